@@ -1,0 +1,29 @@
+"""Who is asking: the authenticated identity every request carries."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+__all__ = ["ADMIN_ROLE", "OPERATOR_ROLE", "Principal"]
+
+ADMIN_ROLE = "admin"  # may do everything inside its tenant
+OPERATOR_ROLE = "operator"  # runs the platform: creates tenants; holds no tenant data rights
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    tenant: str | None  # tenant slug; None only for platform operators
+    subject: str  # user id or API client id
+    roles: frozenset[str]
+    attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN_ROLE in self.roles
+
+    @property
+    def is_operator(self) -> bool:
+        return OPERATOR_ROLE in self.roles

@@ -1,0 +1,1 @@
+"""The GraphQL layer: per-tenant schema, compiled execution, HTTP endpoint, admin API."""

@@ -1,0 +1,79 @@
+"""Shared fixtures: a real PostgreSQL for the whole session, a fresh database per test module.
+
+With RAPPORT_TEST_DATABASE_URL set (CI sets it to the machine's PostgreSQL 15), tests create
+throw-away databases on that server; otherwise they start the embedded PostgreSQL in a temporary
+directory, exactly as `rapport serve` would on a bare machine.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from rapport.db.database import Database
+from rapport.db.embedded import EmbeddedPostgres
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("RAPPORT_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow test: set RAPPORT_SLOW=1 (CI does) to run it")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def server_dsn() -> Iterator[str]:
+    """DSN of a PostgreSQL server the tests may create databases on."""
+    configured = os.environ.get("RAPPORT_TEST_DATABASE_URL")
+    if configured:
+        yield configured
+        return
+    with tempfile.TemporaryDirectory(prefix="rapport-test-pg-") as tmp:
+        embedded = EmbeddedPostgres(Path(tmp))
+        dsn = embedded.start()
+        try:
+            yield dsn
+        finally:
+            embedded.stop()
+
+
+def _with_database(dsn: str, database: str) -> str:
+    parts = urlsplit(dsn)
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+@pytest.fixture(scope="module")
+async def database_url(server_dsn: str) -> AsyncIterator[str]:
+    """A fresh, empty database for one test module; dropped afterwards."""
+    name = f"rapport_test_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(server_dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    try:
+        yield _with_database(server_dsn, name)
+    finally:
+        admin = await asyncpg.connect(server_dsn)
+        try:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def database(database_url: str) -> AsyncIterator[Database]:
+    db = await Database.connect(database_url, min_size=1, max_size=5)
+    try:
+        yield db
+    finally:
+        await db.close()
