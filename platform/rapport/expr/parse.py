@@ -1,0 +1,399 @@
+"""``where`` documents (JSON) → the expression AST, checked against the entity.
+
+Every key, operator and value is checked, and every problem is reported at once in one
+:class:`~rapport.errors.ValidationFailed`, each :class:`~rapport.errors.FieldError` located by
+its path inside the document (prefixed by the caller's ``path``, e.g. ``("where",)``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rapport.errors import FieldError, ValidationFailed
+from rapport.expr.ast import (
+    OPERATORS,
+    TRUE,
+    And,
+    Compare,
+    Expr,
+    Literal,
+    Not,
+    Or,
+    Quantifier,
+    Related,
+    RelationKind,
+    Value,
+    Variable,
+)
+from rapport.expr.operands import CoercionError, coerce_operand, describe, operators_for
+from rapport.metadata.ir import SYSTEM_FIELDS, EntityDef, FieldDef, FieldKind, Model
+
+__all__ = ["parse_where"]
+
+PathSegment = str | int
+
+_LOGICAL = ("_and", "_or", "_not")
+_QUANTIFIERS: dict[str, Quantifier] = {"_some": "some", "_none": "none", "_every": "every"}
+_VARIABLE = re.compile(r"now|user\.[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
+_VARIABLE_HELP = "use $user.id, $user.roles, $user.<attribute> or $now (write $$ for a literal $)"
+# Operators whose operand must be written out: a variable there would hide a shape error.
+_LITERAL_ONLY = frozenset({"_is_null", "_between"})
+_SYSTEM = {f.name: f for f in SYSTEM_FIELDS}
+
+
+def parse_where(
+    doc: Mapping[str, Any],
+    entity: EntityDef,
+    model: Model,
+    *,
+    path: tuple[str | int, ...] = (),
+) -> Expr:
+    """Parse a ``where`` document on ``entity``; raise ValidationFailed listing every problem."""
+    parser = _Parser(model, ())
+    expr = parser.where(doc, entity, tuple(path))
+    if parser.errors:
+        raise ValidationFailed(
+            parser.errors,
+            hint="Correct the filter at the listed paths; each message names what is allowed.",
+        )
+    return expr
+
+
+def _conjunction(items: list[Expr]) -> Expr:
+    return items[0] if len(items) == 1 else And(tuple(items))
+
+
+class _Parser:
+    """One parse: collects errors instead of stopping at the first."""
+
+    def __init__(self, model: Model, expanding: tuple[str, ...]) -> None:
+        self.model = model
+        self.errors: list[FieldError] = []
+        # Computed fields being inlined ("training/course.isSmall"), to refuse cycles.
+        self.expanding = expanding
+
+    def fail(self, path: tuple[PathSegment, ...], message: str, code: str) -> Expr:
+        self.errors.append(FieldError(path, message, code))
+        return TRUE
+
+    # -- structure ---------------------------------------------------------------------------
+
+    def where(self, doc: Any, entity: EntityDef, path: tuple[PathSegment, ...]) -> Expr:
+        if not isinstance(doc, Mapping):
+            return self.fail(
+                path,
+                f'a filter on {entity.type_name} is an object such as {{"id": {{"_eq": "…"}}}}, '
+                f"not {describe(doc)}",
+                "EXPECTED_OBJECT",
+            )
+        return _conjunction([self.entry(k, v, entity, (*path, k)) for k, v in doc.items()])
+
+    def entry(self, key: Any, value: Any, entity: EntityDef, path: tuple[PathSegment, ...]) -> Expr:
+        if key in ("_and", "_or"):
+            return self.logical(key, value, entity, path)
+        if key == "_not":
+            return Not(self.where(value, entity, path))
+        if isinstance(key, str):
+            if key in _SYSTEM:
+                system = _SYSTEM[key]
+                return self.comparisons(key, system.column, system.kind, (), value, path)
+            if entity.has_field(key):
+                return self.field(entity.field(key), value, entity, path)
+            if key.endswith("Id") and entity.has_field(key[:-2]):
+                relation = entity.field(key[:-2])
+                if relation.kind is FieldKind.RELATION and relation.column is not None:
+                    return self.comparisons(key, relation.column, FieldKind.UUID, (), value, path)
+            for reverse in entity.reverse_relations:
+                if reverse.name == key:
+                    return self.quantified(key, "reverse", reverse.source, value, entity, path)
+        return self.unknown_field(key, entity, path)
+
+    def logical(
+        self, key: str, value: Any, entity: EntityDef, path: tuple[PathSegment, ...]
+    ) -> Expr:
+        if isinstance(value, str) or not isinstance(value, Sequence):
+            return self.fail(
+                path,
+                f'{key} takes a list of filters such as [{{"id": {{"_eq": "…"}}}}], '
+                f"not {describe(value)}",
+                "EXPECTED_LIST",
+            )
+        items = tuple(self.where(item, entity, (*path, i)) for i, item in enumerate(value))
+        return And(items) if key == "_and" else Or(items)
+
+    def unknown_field(self, key: Any, entity: EntityDef, path: tuple[PathSegment, ...]) -> Expr:
+        names = _filter_keys(entity)
+        guess = difflib.get_close_matches(str(key), names, n=1)
+        suggestion = f" (did you mean {guess[0]}?)" if guess else ""
+        return self.fail(
+            path,
+            f"unknown field {key} on {entity.type_name}{suggestion}; "
+            f"filter on one of: {', '.join(names)}",
+            "UNKNOWN_FIELD",
+        )
+
+    def field(
+        self, field: FieldDef, value: Any, entity: EntityDef, path: tuple[PathSegment, ...]
+    ) -> Expr:
+        if field.kind is FieldKind.RELATION and field.relation is not None:
+            return self.many_to_one(field, field.relation.target, value, entity, path)
+        if field.kind is FieldKind.MANY_TO_MANY and field.many_to_many is not None:
+            target = field.many_to_many.target
+            return self.quantified(field.name, "many_to_many", target, value, entity, path)
+        if field.kind is FieldKind.COMPUTED:
+            return self.computed(field, value, entity, path)
+        if field.column is None:
+            return self.fail(path, f"field {field.name} cannot be filtered on", "UNKNOWN_FIELD")
+        return self.comparisons(
+            field.name, field.column, field.kind, field.enum_values, value, path
+        )
+
+    # -- relations ---------------------------------------------------------------------------
+
+    def target(self, entity_id: str, path: tuple[PathSegment, ...]) -> EntityDef | None:
+        if self.model.has_entity(entity_id):
+            return self.model.entity(entity_id)
+        self.fail(path, f"the related entity {entity_id} is not in the model", "UNKNOWN_ENTITY")
+        return None
+
+    def many_to_one(
+        self,
+        field: FieldDef,
+        target_id: str,
+        value: Any,
+        entity: EntityDef,
+        path: tuple[PathSegment, ...],
+    ) -> Expr:
+        target = self.target(target_id, path)
+        if target is None:
+            return TRUE
+        if isinstance(value, Mapping) and (ops := [k for k in value if k in OPERATORS]):
+            return self.fail(
+                (*path, ops[0]),
+                f"{field.name} is a relation: filter the {target.type_name}'s fields "
+                f'({{"{field.name}": {{"id": {{"_eq": "…"}}}}}}) or compare its id with '
+                f'{field.name}Id ({{"{field.name}Id": {{"{ops[0]}": …}}}})',
+                "UNKNOWN_FIELD",
+            )
+        inner = self.where(value, target, path)
+        return Related(field.name, "many_to_one", target.id, "some", inner, source=entity.id)
+
+    def quantified(
+        self,
+        name: str,
+        relation: RelationKind,
+        target_id: str,
+        value: Any,
+        entity: EntityDef,
+        path: tuple[PathSegment, ...],
+    ) -> Expr:
+        example = f'{{"{name}": {{"_some": {{"id": {{"_eq": "…"}}}}}}}}'
+        if not isinstance(value, Mapping):
+            return self.fail(
+                path,
+                f"{name} is a list of records: filter it with _some, _none or _every, "
+                f"e.g. {example}; not {describe(value)}",
+                "EXPECTED_OBJECT",
+            )
+        target = self.target(target_id, path)
+        if target is None:
+            return TRUE
+        items: list[Expr] = []
+        for key, inner_doc in value.items():
+            quantifier = _QUANTIFIERS.get(key) if isinstance(key, str) else None
+            if quantifier is None:
+                items.append(
+                    self.fail(
+                        (*path, key),
+                        f"{name} is a list of records: use _some, _none or _every, not {key}, "
+                        f"e.g. {example}",
+                        "UNKNOWN_OPERATOR",
+                    )
+                )
+                continue
+            inner = self.where(inner_doc, target, (*path, key))
+            items.append(Related(name, relation, target.id, quantifier, inner, source=entity.id))
+        return _conjunction(items)
+
+    def computed(
+        self, field: FieldDef, value: Any, entity: EntityDef, path: tuple[PathSegment, ...]
+    ) -> Expr:
+        """``{"isSmall": {"_eq": true}}`` inlines the field's own expression (negated for false)."""
+        if not isinstance(value, Mapping):
+            return self.fail(
+                path,
+                f'computed field {field.name} takes {{"_eq": true}} or {{"_eq": false}}, '
+                f"not {describe(value)}",
+                "EXPECTED_OBJECT",
+            )
+        items: list[Expr] = []
+        for op, raw in value.items():
+            op_path = (*path, op)
+            if op != "_eq":
+                items.append(self.bad_operator(op, FieldKind.COMPUTED, field.name, op_path))
+            elif not isinstance(raw, bool):
+                items.append(
+                    self.fail(
+                        op_path,
+                        f"computed field {field.name} takes _eq true or false, not {describe(raw)}",
+                        "INVALID_VALUE",
+                    )
+                )
+            else:
+                expression = self.expand(field, entity, op_path)
+                items.append(expression if raw else Not(expression))
+        return _conjunction(items)
+
+    def expand(self, field: FieldDef, entity: EntityDef, path: tuple[PathSegment, ...]) -> Expr:
+        key = f"{entity.id}.{field.name}"
+        if key in self.expanding:
+            chain = " -> ".join((*self.expanding, key))
+            return self.fail(
+                path, f"computed fields refer to each other: {chain}", "INVALID_COMPUTED"
+            )
+        if field.computed_kind not in (None, FieldKind.BOOLEAN) or field.computed is None:
+            return self.fail(
+                path, f"computed field {field.name} is not a boolean expression", "INVALID_COMPUTED"
+            )
+        inner = _Parser(self.model, (*self.expanding, key))
+        expression = inner.where(field.computed, entity, ())
+        if inner.errors:
+            first = inner.errors[0]
+            at = "/".join(map(str, first.path))
+            return self.fail(
+                path,
+                f"computed field {field.name} has an invalid expression at {at or '(root)'}: "
+                f"{first.message}",
+                "INVALID_COMPUTED",
+            )
+        return expression
+
+    # -- comparisons -------------------------------------------------------------------------
+
+    def comparisons(
+        self,
+        name: str,
+        column: str,
+        kind: FieldKind,
+        enum_values: tuple[str, ...],
+        value: Any,
+        path: tuple[PathSegment, ...],
+    ) -> Expr:
+        if not isinstance(value, Mapping):
+            return self.fail(
+                path,
+                f'field {name} takes an object of operators such as {{"_eq": …}}, '
+                f"not {describe(value)}; operators for {kind} fields: "
+                f"{', '.join(operators_for(kind))}",
+                "EXPECTED_OBJECT",
+            )
+        items: list[Expr] = []
+        for op, raw in value.items():
+            op_path = (*path, op)
+            if op not in operators_for(kind):
+                items.append(self.bad_operator(op, kind, name, op_path))
+                continue
+            operand = self.operand(name, kind, op, raw, enum_values, op_path)
+            if operand is not None:
+                items.append(Compare(name, column, kind, op, operand))
+        return _conjunction(items)
+
+    def bad_operator(
+        self, op: Any, kind: FieldKind, name: str, path: tuple[PathSegment, ...]
+    ) -> Expr:
+        allowed = ", ".join(operators_for(kind))
+        if op in OPERATORS:
+            message = f"operator {op} is not available on {kind} field {name}; use one of {allowed}"
+            return self.fail(path, message, "OPERATOR_NOT_ALLOWED")
+        message = f"unknown operator {op} on {kind} field {name}; use one of {allowed}"
+        return self.fail(path, message, "UNKNOWN_OPERATOR")
+
+    def operand(
+        self,
+        name: str,
+        kind: FieldKind,
+        op: str,
+        raw: Any,
+        enum_values: tuple[str, ...],
+        path: tuple[PathSegment, ...],
+    ) -> Value | None:
+        if raw is None:
+            self.fail(
+                path,
+                f'{op} null is not allowed on field {name}; use {{"_is_null": true}} to match '
+                f'records without a value (or {{"_is_null": false}} for the others)',
+                "NULL_VALUE",
+            )
+            return None
+        if isinstance(raw, str) and raw.startswith("$") and not raw.startswith("$$"):
+            return self.variable(name, kind, op, raw[1:], path)
+        raw = self.unescape(raw, kind, op, path)
+        if raw is None:
+            return None
+        try:
+            return Literal(coerce_operand(kind, op, raw, enum_values=enum_values))
+        except CoercionError as exc:
+            at = path if exc.index is None else (*path, exc.index)
+            self.fail(
+                at, f"invalid value for {op} on {kind} field {name}: {exc.message}", "INVALID_VALUE"
+            )
+            return None
+
+    def variable(
+        self, name: str, kind: FieldKind, op: str, variable: str, path: tuple[PathSegment, ...]
+    ) -> Value | None:
+        if not _VARIABLE.fullmatch(variable):
+            self.fail(path, f"unknown variable ${variable}; {_VARIABLE_HELP}", "UNKNOWN_VARIABLE")
+            return None
+        if op in _LITERAL_ONLY:
+            self.fail(
+                path, f"{op} takes a written value, not the variable ${variable}", "INVALID_VALUE"
+            )
+            return None
+        if variable == "now" and kind not in (FieldKind.DATE, FieldKind.DATETIME):
+            self.fail(
+                path,
+                f"$now is a date-time; compare it with date or date-time fields, not {kind} field {name}",
+                "INVALID_VALUE",
+            )
+            return None
+        return Variable(variable)
+
+    def unescape(self, raw: Any, kind: FieldKind, op: str, path: tuple[PathSegment, ...]) -> Any:
+        """``$$x`` → ``$x``; a variable inside a list is refused (it must stand for the list).
+
+        JSON operands are data, not filter syntax: only their top level can be a variable.
+        """
+        if isinstance(raw, str):
+            return raw[1:] if raw.startswith("$$") else raw
+        if kind in (FieldKind.JSON, FieldKind.FILE):
+            return raw
+        if isinstance(raw, Sequence):
+            items = list(raw)
+            for i, item in enumerate(items):
+                if isinstance(item, str) and item.startswith("$$"):
+                    items[i] = item[1:]
+                elif isinstance(item, str) and item.startswith("$"):
+                    self.fail(
+                        (*path, i),
+                        f'a variable stands for the whole operand: write "{op}": "{item}" '
+                        f"(a list-valued variable), not a list holding it; write $$ for a literal $",
+                        "INVALID_VALUE",
+                    )
+                    return None
+            return items
+        return raw
+
+
+def _filter_keys(entity: EntityDef) -> list[str]:
+    """Every key a filter on ``entity`` accepts, in a stable, readable order."""
+    names = [*_LOGICAL, *(f.name for f in SYSTEM_FIELDS)]
+    for field in entity.fields:
+        names.append(field.name)
+        if field.kind is FieldKind.RELATION:
+            names.append(f"{field.name}Id")
+    names.extend(r.name for r in entity.reverse_relations)
+    return names

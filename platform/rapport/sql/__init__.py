@@ -1,0 +1,1 @@
+"""SQL from the IR: DDL for tenant schemas (``ddl``) and the query compiler."""
