@@ -10,6 +10,7 @@ widget::
     ├── MetadataInvalid         METADATA_INVALID       documents break the dialect (all problems)
     ├── DestructiveChange       DESTRUCTIVE_CHANGE     a plan drops/narrows; needs --allow-destructive
     ├── MetadataConflict        METADATA_CONFLICT      someone published in between
+    ├── PublishFailed           PUBLISH_FAILED         a plan step failed on the data; all rolled back
     ├── VersionConflict         VERSION_CONFLICT       expectedVersion does not match the record
     ├── ConstraintViolation     CONSTRAINT_VIOLATION   unique key taken, or a row still referenced
     ├── NotFound                NOT_FOUND              record, tenant or version does not exist
@@ -41,6 +42,7 @@ __all__ = [
     "MetadataProblem",
     "MethodNotAllowed",
     "NotFound",
+    "PublishFailed",
     "RapportError",
     "TenantNotFound",
     "Unauthenticated",
@@ -176,6 +178,16 @@ class DestructiveChange(RapportError):
 
 class MetadataConflict(RapportError):
     code = "METADATA_CONFLICT"
+    http_status = 409
+
+
+class PublishFailed(RapportError):
+    """A plan step cannot run on the tenant's data (refused, or failed in the database).
+
+    Raised from inside the publish transaction, so nothing of the plan is applied.
+    """
+
+    code = "PUBLISH_FAILED"
     http_status = 409
 
 
