@@ -26,7 +26,7 @@ test: $(STAMP) lint typecheck
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_graphql.py
+	$(BIN)/python -m bench.bench_graphql
 
 clean:
 	rm -rf $(VENV) .rapport .pytest_cache .mypy_cache

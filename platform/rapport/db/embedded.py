@@ -8,6 +8,7 @@ bare machine. It is started on demand and stopped when the process that started 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,11 @@ class EmbeddedPostgres:
     def start(self) -> str:
         """Start (or join) the server and return a DSN for asyncpg."""
         try:
-            import pgserver
+            with warnings.catch_warnings():
+                # platformdirs warns at import when XDG_RUNTIME_DIR is unset (containers, CI);
+                # pgserver then keeps its runtime files under /tmp, which is what we want.
+                warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+                import pgserver
         except ImportError as exc:  # pragma: no cover - it is a hard dependency
             raise DatabaseUnavailable(
                 "The embedded PostgreSQL package is not installed.",
@@ -41,7 +46,9 @@ class EmbeddedPostgres:
         log.info("starting embedded PostgreSQL in %s", self.pgdata)
         try:
             # cleanup_mode="stop": the server stops when the last process using it calls cleanup.
-            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+                self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
         except Exception as exc:
             raise DatabaseUnavailable(
                 f"The embedded PostgreSQL in {self.pgdata} did not start: {exc}",

@@ -1,0 +1,7 @@
+"""``python -m rapport``: the same as the ``rapport`` command."""
+
+from __future__ import annotations
+
+from rapport.cli import run
+
+run()

@@ -1,0 +1,540 @@
+"""A tenant's GraphQL API: schema + compiled execution (DESIGN.md D6).
+
+``build_tenant_api`` builds the schema from the IR; ``TenantApi.execute`` runs one request:
+
+1. parse + validate, cached per query text (bounded LRU);
+2. pick the operation, coerce the variables (graphql-core) — failures are request errors;
+3. look up the operation's plan, cached per (query, operation, shape-affecting variables): for
+   each root field one compiled SQL statement whose every request-varying value is a parameter;
+4. run one statement per root field (queries share a read-only snapshot when there are
+   several; each mutation field runs in its own transaction, one after the other, and reads
+   its result back inside it) and splice the JSON text PostgreSQL built into the response —
+   no Python object per row or field.
+
+Introspection (``__schema``, ``__type``) and fields with Python resolvers go through
+graphql-core's ordinary ``execute``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import inspect
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, cast
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute,
+    get_argument_values,
+    get_variable_values,
+)
+from graphql.execution.values import VariableValues
+from opentelemetry import trace
+
+from rapport.auth.principal import Principal
+from rapport.db.database import Connection, Database
+from rapport.db.tenants import Tenant
+from rapport.errors import BadRequest, MethodNotAllowed, RapportError
+from rapport.expr.variables import variables_for
+from rapport.graphql.planner import EntityIndex, Planner, collect_fields
+from rapport.graphql.prepared import Lru, PreparedDocument, prepare
+from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
+from rapport.graphql.schema_builder import build_schema
+from rapport.graphql.types.roles import ROLE, MutationRoot
+from rapport.metadata.ir import Model
+from rapport.metadata.validation import Validators
+from rapport.sql import mutations, plan
+from rapport.sql.params import WRITTEN, RecordId, RecordIds, Written
+from rapport.sql.query import Statement, compile_root, expression_variables
+
+__all__ = ["TenantApi", "build_tenant_api"]
+
+_log = logging.getLogger(__name__)
+_tracer = trace.get_tracer("rapport.graphql")
+
+DOCUMENT_CACHE_SIZE = 256
+PLAN_CACHE_SIZE = 512
+_NULL = b"null"
+
+
+def build_tenant_api(tenant: Tenant, model: Model) -> TenantApi:
+    """The GraphQL API of ``tenant`` at the metadata version ``model`` was published as."""
+    return TenantApi(tenant, model, build_schema(model, version=tenant.metadata_version))
+
+
+# -- the plan of one operation -------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """A query root field compiled to one statement (``statement`` None: compile per request,
+    because its filters use ``$user``/``$now``; ``error`` set: its arguments are invalid)."""
+
+    key: str
+    node: FieldNode
+    non_null: bool
+    root: plan.RootPlan | None
+    statement: Statement | None
+    error: RapportError | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    key: str
+    node: FieldNode
+    non_null: bool
+    field: GraphQLField
+    role: MutationRoot
+    read: plan.RootPlan | None  # reads the written record(s) back; None for delete
+    statement: Statement | None
+    error: RapportError | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Constant:
+    key: str
+    json: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class _Delegated:
+    """Executed by graphql-core: introspection and fields with Python resolvers."""
+
+    key: str
+    nodes: tuple[FieldNode, ...]
+
+
+_Entry = _Read | _Write | _Constant | _Delegated
+
+
+@dataclass(frozen=True, slots=True)
+class _OperationPlan:
+    entries: tuple[_Entry, ...]
+
+
+# -- the API -------------------------------------------------------------------------------------
+
+
+class TenantApi:
+    """One tenant's GraphQL schema and its compiled execution, at one metadata version."""
+
+    def __init__(self, tenant: Tenant, model: Model, schema: GraphQLSchema) -> None:
+        self.tenant = tenant
+        self.model = model
+        self.schema = schema
+        self.version = tenant.metadata_version
+        self._documents: Lru[str, PreparedDocument] = Lru(DOCUMENT_CACHE_SIZE)
+        self._plans: Lru[tuple[str, str | None, str, tuple[bool, ...]], _OperationPlan] = Lru(
+            PLAN_CACHE_SIZE
+        )
+        self._index = EntityIndex(model)
+        self._validators: Validators | None = None
+
+    def cache_info(self) -> dict[str, int]:
+        """Sizes of the document and plan caches (for metrics and tests)."""
+        return {"documents": len(self._documents), "plans": len(self._plans)}
+
+    def close(self) -> None:
+        """Drop every cache so the schema and plans can be freed."""
+        self._documents.clear()
+        self._plans.clear()
+        self._index = EntityIndex(self.model)
+        self._validators = None
+
+    async def execute(
+        self, db: Database, request: GraphQLRequest, principal: Principal
+    ) -> ExecutionOutcome:
+        with _tracer.start_as_current_span(
+            "graphql.operation", attributes={"rapport.tenant": self.tenant.slug}
+        ) as span:
+            prepared = self._prepared(request.query)
+            if prepared.document is None:
+                return _request_errors([dict(e.formatted) for e in prepared.errors])
+            operation = prepared.operation(request.operation_name)
+            if isinstance(operation, str):
+                return _request_errors([_bad_request(operation)])
+            kind = operation.operation
+            span.set_attribute("graphql.operation.type", kind.value)
+            if operation.name is not None:
+                span.set_attribute("graphql.operation.name", operation.name.value)
+            if kind is OperationType.MUTATION and not request.allow_mutations:
+                raise MethodNotAllowed(
+                    "Mutations cannot be sent with GET.",
+                    hint="Send the mutation in a POST request.",
+                )
+            raw_variables = dict(request.variables or {})
+            coerced = get_variable_values(
+                self.schema, operation.variable_definitions or (), raw_variables
+            )
+            if isinstance(coerced, list):
+                return _request_errors([_with_code(e.formatted) for e in coerced])
+            operation_plan = self._plan(
+                prepared, operation, request, raw_variables, coerced.coerced
+            )
+            run = _Run(self, db, principal, prepared, operation, raw_variables, coerced)
+            if kind is OperationType.MUTATION:
+                return await run.mutation(operation_plan)
+            return await run.query(operation_plan)
+
+    # -- caches ------------------------------------------------------------------------------
+
+    def _prepared(self, query: str) -> PreparedDocument:
+        prepared = self._documents.get(query)
+        if prepared is None:
+            prepared = prepare(self.schema, query)
+            self._documents.put(query, prepared)
+        return prepared
+
+    def validators(self) -> Validators:
+        if self._validators is None:
+            self._validators = Validators(self.model)
+        return self._validators
+
+    def _plan(
+        self,
+        prepared: PreparedDocument,
+        operation: OperationDefinitionNode,
+        request: GraphQLRequest,
+        raw: Mapping[str, Any],
+        coerced: Mapping[str, Any],
+    ) -> _OperationPlan:
+        usage = prepared.usage(operation)
+        shape = json.dumps([[n in raw, raw.get(n)] for n in usage.shape], default=str)
+        nulls = tuple(coerced.get(n) is None for n in usage.values)
+        name = operation.name.value if operation.name else None
+        key = (request.query, name, shape, nulls)
+        found = self._plans.get(key)
+        if found is None:
+            found = self._build_plan(prepared, operation, raw, coerced)
+            self._plans.put(key, found)
+        return found
+
+    def _build_plan(
+        self,
+        prepared: PreparedDocument,
+        operation: OperationDefinitionNode,
+        raw: Mapping[str, Any],
+        coerced: Mapping[str, Any],
+    ) -> _OperationPlan:
+        planner = Planner(
+            self._index, prepared.fragments, coerced, raw, operation.variable_definitions or ()
+        )
+        mutation = operation.operation is OperationType.MUTATION
+        root_type = self.schema.mutation_type if mutation else self.schema.query_type
+        if root_type is None:  # pragma: no cover - validation rejects such operations
+            raise RapportError("The schema has no root type for this operation.")
+        fields = collect_fields(
+            root_type.name, [operation.selection_set], prepared.fragments, coerced
+        )
+        entries: list[_Entry] = []
+        for key, nodes in fields.items():
+            name = nodes[0].name.value
+            if name == "__typename":
+                entries.append(_Constant(key, json.dumps(root_type.name).encode()))
+                continue
+            field = root_type.fields.get(name)
+            role = field.extensions.get(ROLE) if field is not None and field.extensions else None
+            if field is None or role is None:
+                entries.append(_Delegated(key, tuple(nodes)))
+            elif isinstance(role, MutationRoot):
+                entries.append(self._plan_write(planner, key, field, role, nodes))
+            else:
+                entries.append(self._plan_read(planner, key, field, nodes))
+        return _OperationPlan(tuple(entries))
+
+    def _compiled(self, root: plan.RootPlan) -> Statement | None:
+        if expression_variables(root):
+            return None  # $user/$now values differ per request: compile then
+        return compile_root(root, schema=self.tenant.schema, model=self.model, variables={})
+
+    def _plan_read(
+        self, planner: Planner, key: str, field: GraphQLField, nodes: list[FieldNode]
+    ) -> _Read:
+        non_null = isinstance(field.type, GraphQLNonNull)
+        try:
+            root = planner.root(field, nodes, key)
+            statement = self._compiled(root)
+        except RapportError as error:  # invalid arguments: the field fails on every request
+            return _Read(key, nodes[0], non_null, None, None, error)
+        return _Read(key, nodes[0], non_null, root, statement, None)
+
+    def _plan_write(
+        self,
+        planner: Planner,
+        key: str,
+        field: GraphQLField,
+        role: MutationRoot,
+        nodes: list[FieldNode],
+    ) -> _Write:
+        non_null = isinstance(field.type, GraphQLNonNull)
+        if role.action == "delete":
+            return _Write(key, nodes[0], non_null, field, role, None, None, None)
+        entity = self.model.entity(role.entity)
+        object_type = self.schema.get_type(entity.type_name)
+        if not isinstance(object_type, GraphQLObjectType):  # pragma: no cover
+            raise TypeError(f"{entity.type_name} is not an object type")
+        read: plan.RootPlan
+        try:
+            selection = planner.selection(object_type, nodes, entity, ())
+            if role.action == "createMany":
+                read = plan.RecordsById(entity, RecordIds(Written(), ("inputs",)), selection)
+            else:
+                read = plan.SingleQuery(entity, RecordId(Written(), ("id",)), selection)
+            statement = self._compiled(read)
+        except RapportError as error:  # invalid arguments in the selection
+            return _Write(key, nodes[0], non_null, field, role, None, None, error)
+        return _Write(key, nodes[0], non_null, field, role, read, statement, None)
+
+
+# -- one request ---------------------------------------------------------------------------------
+
+
+class _Run:
+    """The execution of one operation: results and errors in response order."""
+
+    def __init__(
+        self,
+        api: TenantApi,
+        db: Database,
+        principal: Principal,
+        prepared: PreparedDocument,
+        operation: OperationDefinitionNode,
+        raw_variables: dict[str, Any],
+        coerced: VariableValues,
+    ) -> None:
+        self.api = api
+        self.db = db
+        self.principal = principal
+        self.prepared = prepared
+        self.operation = operation
+        self.raw_variables = raw_variables
+        self.coerced = coerced
+        self.values = plan.RequestValues(coerced.coerced)
+        self.errors: list[dict[str, Any]] = []
+        self.data_is_null = False
+        self._expression_variables: dict[str, Any] | None = None
+
+    # -- queries -----------------------------------------------------------------------------
+
+    async def query(self, operation_plan: _OperationPlan) -> ExecutionOutcome:
+        results: dict[str, bytes] = {}
+        delegated = [e for e in operation_plan.entries if isinstance(e, _Delegated)]
+        if delegated:
+            results.update(await self._delegate(delegated))
+        reads = [e for e in operation_plan.entries if isinstance(e, _Read)]
+        if reads:
+            results.update(await self._reads(reads))
+        return self._outcome(operation_plan, results)
+
+    async def _reads(self, reads: list[_Read]) -> dict[str, bytes]:
+        results: dict[str, bytes] = {}
+        try:
+            async with self.db.acquire() as conn:
+                if len(reads) == 1:
+                    results[reads[0].key] = await self._read(conn, reads[0])
+                else:
+                    # Several root fields read one consistent snapshot.
+                    async with conn.raw.transaction(isolation="repeatable_read", readonly=True):
+                        for read in reads:
+                            results[read.key] = await self._read(conn, read)
+        except RapportError as error:  # the database went away: every field fails alike
+            for read in reads:
+                if read.key not in results:
+                    results[read.key] = self._fail(error, read.key, read.node, read.non_null)
+        return results
+
+    async def _read(self, conn: Connection, read: _Read) -> bytes:
+        try:
+            if read.error is not None:
+                raise read.error
+            if read.root is None:  # pragma: no cover - error is set then
+                raise RapportError("the field has no plan")
+            statement = read.statement or self._compile(read.root)
+            text = await conn.fetchval(statement.sql, *statement.arguments(self.values))
+        except Exception as error:
+            return self._fail(error, read.key, read.node, read.non_null)
+        return _NULL if text is None else cast(str, text).encode()
+
+    # -- mutations ---------------------------------------------------------------------------
+
+    async def mutation(self, operation_plan: _OperationPlan) -> ExecutionOutcome:
+        results: dict[str, bytes] = {}
+        for entry in operation_plan.entries:
+            if self.data_is_null:
+                break  # a non-null mutation field failed: the rest do not run
+            if isinstance(entry, _Write):
+                results[entry.key] = await self._write(entry)
+            elif isinstance(entry, _Delegated):
+                results.update(await self._delegate([entry]))
+        return self._outcome(operation_plan, results)
+
+    async def _write(self, write: _Write) -> bytes:
+        try:
+            if write.error is not None:
+                raise write.error
+            arguments = get_argument_values(write.field, write.node, self.coerced)
+            async with self.db.transaction() as conn:
+                written = await self._change(conn, write, arguments)
+                if write.read is None:
+                    return json.dumps(written).encode()
+                statement = write.statement or self._compile(write.read)
+                values = plan.RequestValues(self.values.variables, {WRITTEN: written})
+                text = await conn.fetchval(statement.sql, *statement.arguments(values))
+        except Exception as error:
+            return self._fail(error, write.key, write.node, write.non_null)
+        return _NULL if text is None else cast(str, text).encode()
+
+    async def _change(
+        self, conn: Connection, write: _Write, arguments: dict[str, Any]
+    ) -> str | list[str]:
+        api = self.api
+        schema = api.tenant.schema
+        entity = api.model.entity(write.role.entity)
+        actor = self.principal.subject
+        action = write.role.action
+        if action == "delete":
+            return await mutations.delete_record(conn, schema, entity, arguments["id"])
+        if action == "createMany":
+            inputs = arguments["inputs"]
+            return await mutations.insert_records(
+                conn,
+                schema,
+                entity,
+                inputs,
+                actor=actor,
+                validators=api.validators(),
+                path_prefixes=[("inputs", i) for i in range(len(inputs))],
+            )
+        if action == "create":
+            return await mutations.insert_record(
+                conn,
+                schema,
+                entity,
+                arguments["input"],
+                actor=actor,
+                validators=api.validators(),
+                path_prefix=("input",),
+            )
+        if action == "update":
+            return await mutations.update_record(
+                conn,
+                schema,
+                entity,
+                arguments["id"],
+                arguments["input"],
+                expected_version=arguments.get("expectedVersion"),
+                actor=actor,
+                validators=api.validators(),
+                path_prefix=("input",),
+            )
+        return await mutations.upsert_record(
+            conn,
+            schema,
+            entity,
+            arguments["input"],
+            key=arguments["onConflict"],
+            actor=actor,
+            validators=api.validators(),
+            path_prefix=("input",),
+        )
+
+    # -- shared ------------------------------------------------------------------------------
+
+    def _compile(self, root: plan.RootPlan) -> Statement:
+        if self._expression_variables is None:
+            self._expression_variables = variables_for(self.principal, now=dt.datetime.now(dt.UTC))
+        return compile_root(
+            root,
+            schema=self.api.tenant.schema,
+            model=self.api.model,
+            variables=self._expression_variables,
+        )
+
+    def _fail(self, error: Exception, key: str, node: FieldNode, non_null: bool) -> bytes:
+        if isinstance(error, RapportError):
+            graphql_error = GraphQLError(
+                error.message, node, path=[key], extensions=error.extensions()
+            )
+        else:
+            _log.exception("GraphQL field %s failed", key, exc_info=error)
+            graphql_error = GraphQLError(
+                "Internal server error.", node, path=[key], extensions={"code": "INTERNAL"}
+            )
+        self.errors.append(dict(graphql_error.formatted))
+        if non_null:
+            self.data_is_null = True
+        return _NULL
+
+    async def _delegate(self, entries: list[_Delegated]) -> dict[str, bytes]:
+        """Run introspection and resolver fields through graphql-core."""
+        operation = OperationDefinitionNode(
+            operation=self.operation.operation,
+            name=self.operation.name,
+            variable_definitions=self.operation.variable_definitions,
+            directives=(),
+            selection_set=SelectionSetNode(
+                selections=tuple(node for entry in entries for node in entry.nodes)
+            ),
+        )
+        document = DocumentNode(definitions=(operation, *self.prepared.fragments.values()))
+        outcome = execute(self.api.schema, document, variable_values=self.raw_variables)
+        result = await outcome if inspect.isawaitable(outcome) else outcome
+        self.errors.extend(_with_code(e.formatted) for e in result.errors or ())
+        if result.data is None:
+            self.data_is_null = True
+            return {entry.key: _NULL for entry in entries}
+        return {
+            entry.key: json.dumps(result.data.get(entry.key), ensure_ascii=False).encode()
+            for entry in entries
+        }
+
+    def _outcome(
+        self, operation_plan: _OperationPlan, results: dict[str, bytes]
+    ) -> ExecutionOutcome:
+        parts: list[bytes] = []
+        if self.errors:
+            parts.append(
+                b'{"errors":' + json.dumps(self.errors, ensure_ascii=False).encode() + b","
+            )
+        else:
+            parts.append(b"{")
+        if self.data_is_null:
+            parts.append(b'"data":null}')
+            return ExecutionOutcome(b"".join(parts))
+        fields = []
+        for entry in operation_plan.entries:
+            if entry.key not in results and not isinstance(entry, _Constant):
+                continue  # not run: an earlier mutation failed
+            value = entry.json if isinstance(entry, _Constant) else results[entry.key]
+            fields.append(b'"' + entry.key.encode() + b'":' + value)
+        parts.append(b'"data":{' + b",".join(fields) + b"}}")
+        return ExecutionOutcome(b"".join(parts))
+
+
+def _bad_request(message: str) -> dict[str, Any]:
+    return {"message": message, "extensions": {"code": BadRequest.code}}
+
+
+def _with_code(formatted: Mapping[str, Any]) -> dict[str, Any]:
+    error = dict(formatted)
+    extensions = dict(error.get("extensions") or {})
+    extensions.setdefault("code", BadRequest.code)
+    error["extensions"] = extensions
+    return error
+
+
+def _request_errors(errors: list[dict[str, Any]]) -> ExecutionOutcome:
+    body = {"errors": [_with_code(e) for e in errors]}
+    return ExecutionOutcome(json.dumps(body, ensure_ascii=False).encode(), request_error=True)

@@ -1,0 +1,436 @@
+"""GraphQL over HTTP: ``/graphql`` for a tenant's data, shared transport rules, ``/healthz``.
+
+The transport follows the GraphQL-over-HTTP specification:
+
+- ``POST`` with ``Content-Type: application/json`` and a body ``{query, operationName,
+  variables, extensions}``; any other content type is refused with 415, which also keeps
+  browsers' "simple" cross-site form posts (CSRF) away from mutations.
+- ``GET`` with the same parameters in the query string, for queries only: a mutation is refused
+  with 405 and ``Allow: POST``.
+- The response media type follows ``Accept``: ``application/graphql-response+json`` (request
+  errors answer 400) or ``application/json`` (request errors answer 200, as legacy clients
+  expect); no ``Accept`` or ``*/*`` means ``application/json``; anything else is 406.
+- Bodies over :data:`MAX_BODY_BYTES` are refused with 413.
+- ``Authorization: Bearer <jwt>`` names the principal; a missing or bad token answers 401 with
+  ``WWW-Authenticate: Bearer`` and a GraphQL error body whose ``extensions.code`` is
+  ``UNAUTHENTICATED``.
+
+Every error body is a GraphQL response ``{"errors": [{"message", "extensions": {"code",
+"hint", …}}]}``; stack traces and SQL stay in the server log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from rapport.auth.principal import Principal
+from rapport.errors import (
+    BadRequest,
+    DatabaseUnavailable,
+    Forbidden,
+    MethodNotAllowed,
+    RapportError,
+    Unauthenticated,
+)
+from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
+
+if TYPE_CHECKING:
+    from rapport.app import Services
+
+__all__ = [
+    "APPLICATION_JSON",
+    "GRAPHQL_RESPONSE_JSON",
+    "MAX_BODY_BYTES",
+    "Executor",
+    "error_body",
+    "graphql_endpoint",
+    "healthz_endpoint",
+    "negotiate",
+    "serve_graphql",
+    "services",
+]
+
+log = logging.getLogger(__name__)
+
+GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
+APPLICATION_JSON = "application/json"
+MAX_BODY_BYTES = 1024 * 1024
+HEALTH_TIMEOUT_SECONDS = 2.0
+
+# Runs one operation for an authenticated principal; raises RapportError for refusals.
+Executor = Callable[["Services", GraphQLRequest, Principal], Awaitable[ExecutionOutcome]]
+# Checks the principal may use the endpoint at all (raises Forbidden).
+Gate = Callable[[Principal], None]
+
+
+class _Refused(Exception):
+    """A transport-level refusal: the status, the error, and extra headers."""
+
+    def __init__(
+        self, status: int, error: RapportError, headers: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(error.message)
+        self.status = status
+        self.error = error
+        self.headers = dict(headers or {})
+
+
+def services(request: Request) -> Services:
+    """The running app's services (database, runtimes, token verifier), set at start-up."""
+    found = getattr(request.app.state, "services", None)
+    if found is None:
+        raise DatabaseUnavailable(
+            "The server is still starting.", hint="Wait until GET /healthz answers 200."
+        )
+    return cast("Services", found)
+
+
+def error_body(*errors: RapportError) -> bytes:
+    """A GraphQL response holding only these errors (no ``data``: nothing was executed)."""
+    return json.dumps(
+        {"errors": [{"message": e.message, "extensions": e.extensions()} for e in errors]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+
+
+async def graphql_endpoint(request: Request) -> Response:
+    """``/graphql``: the tenant API of the token's tenant."""
+    return await serve_graphql(request, gate=_tenant_admin, execute=_execute_tenant)
+
+
+def _tenant_admin(principal: Principal) -> None:
+    if principal.tenant is None:
+        raise Forbidden(
+            "An operator token has no tenant, so it cannot read or write tenant data.",
+            hint="Use /graphql/admin to manage tenants, or issue a tenant token "
+            "(`rapport token issue --tenant SLUG --role admin`).",
+        )
+    if not principal.is_admin:
+        # Issue 3 brings per-role permissions; until then only admins may use the tenant API.
+        raise Forbidden(
+            f"Roles {sorted(principal.roles)} may not use the tenant API yet; only 'admin' may.",
+            hint="Use a token with the admin role (`rapport token issue --tenant SLUG --role "
+            "admin`).",
+        )
+
+
+async def _execute_tenant(
+    svc: Services, operation: GraphQLRequest, principal: Principal
+) -> ExecutionOutcome:
+    if principal.tenant is None:  # _tenant_admin refused it already; this narrows the type
+        raise Forbidden("An operator token has no tenant.")
+    api = await svc.runtimes.get(principal.tenant)
+    return await api.execute(svc.db, operation, principal)
+
+
+async def serve_graphql(
+    request: Request, *, gate: Gate, execute: Executor, title: str = "Rapport"
+) -> Response:
+    """One GraphQL-over-HTTP exchange: negotiate, read, authenticate, execute, answer."""
+    media_type = APPLICATION_JSON
+    try:
+        svc = services(request)
+        if request.method == "GET" and svc.settings.graphiql and _prefers_html(request):
+            return HTMLResponse(graphiql_page(str(request.url.path), title))
+        media_type = _negotiated(request)
+        _check_content_type(request)
+        principal = svc.tokens.verify(_bearer(request))
+        gate(principal)
+        operation = await _read_operation(request)
+        outcome = await execute(svc, operation, principal)
+    except _Refused as refused:
+        return _error_response(refused.status, media_type, refused.error, refused.headers)
+    except MethodNotAllowed as exc:
+        return _error_response(405, media_type, exc, {"Allow": "POST"})
+    except Unauthenticated as exc:
+        challenge = 'Bearer realm="rapport"'
+        if request.headers.get("authorization"):
+            challenge += ', error="invalid_token"'
+        return _error_response(401, media_type, exc, {"WWW-Authenticate": challenge})
+    except RapportError as exc:
+        return _error_response(exc.http_status, media_type, exc)
+    except ClientDisconnect:
+        return Response(status_code=400)
+    except Exception:
+        log.exception("unexpected error serving %s %s", request.method, request.url.path)
+        return _error_response(500, media_type, _internal())
+    status = 400 if outcome.request_error and media_type == GRAPHQL_RESPONSE_JSON else 200
+    return Response(outcome.body, status_code=status, media_type=_content_type(media_type))
+
+
+async def healthz_endpoint(request: Request) -> Response:
+    """200 when the database answers ``SELECT 1``; 503 otherwise."""
+    try:
+        svc = services(request)
+        await asyncio.wait_for(svc.db.fetchval("SELECT 1"), HEALTH_TIMEOUT_SECONDS)
+    except Exception as exc:
+        # Not only DatabaseUnavailable: asyncpg raises other errors for a database that was
+        # dropped or is shutting down, and any of them means "not ready".
+        log.warning("health check failed: %s", exc)
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "code": DatabaseUnavailable.code,
+                "message": "The database does not answer.",
+            },
+            status_code=503,
+        )
+    return JSONResponse({"status": "ok"})
+
+
+# --- content negotiation --------------------------------------------------------------------
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an ``Accept`` header, or None when none is acceptable."""
+    if accept is None or not accept.strip():
+        return APPLICATION_JSON
+    for media_range in _ranked(accept):
+        if media_range == GRAPHQL_RESPONSE_JSON:
+            return GRAPHQL_RESPONSE_JSON
+        if media_range in (APPLICATION_JSON, "application/*", "*/*"):
+            return APPLICATION_JSON
+    return None
+
+
+def _ranked(accept: str) -> list[str]:
+    """Media ranges by descending ``q``, in header order among equals; q=0 means "not this"."""
+    ranked: list[tuple[float, int, str]] = []
+    for index, part in enumerate(accept.split(",")):
+        fields = [f.strip() for f in part.split(";")]
+        media_range = fields[0].lower()
+        if not media_range:
+            continue
+        q = 1.0
+        for param in fields[1:]:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0:
+            ranked.append((-q, index, media_range))
+    return [media_range for _, _, media_range in sorted(ranked)]
+
+
+def _negotiated(request: Request) -> str:
+    media_type = negotiate(request.headers.get("accept"))
+    if media_type is None:
+        raise _Refused(
+            406,
+            BadRequest(
+                f"Cannot answer with any media type in Accept: {request.headers.get('accept')!r}.",
+                hint=f"Accept {GRAPHQL_RESPONSE_JSON} or {APPLICATION_JSON}.",
+            ),
+        )
+    return media_type
+
+
+def _prefers_html(request: Request) -> bool:
+    ranked = _ranked(request.headers.get("accept") or "")
+    return bool(ranked) and ranked[0] == "text/html"
+
+
+def _content_type(media_type: str) -> str:
+    return f"{media_type}; charset=utf-8"
+
+
+def _error_response(
+    status: int, media_type: str, error: RapportError, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        error_body(error),
+        status_code=status,
+        media_type=_content_type(media_type),
+        headers=dict(headers or {}),
+    )
+
+
+def _internal() -> RapportError:
+    return RapportError(
+        "The server failed to handle the request.",
+        hint="Retry; if it keeps failing, report it with the time of the request.",
+    )
+
+
+# --- reading the request ----------------------------------------------------------------------
+
+
+def _check_content_type(request: Request) -> None:
+    if request.method != "POST":
+        return
+    raw = request.headers.get("content-type", "")
+    media_type, *params = (p.strip().lower() for p in raw.split(";"))
+    charset_ok = all(
+        p.partition("=")[2].strip('"') in ("utf-8", "utf8")
+        for p in params
+        if p.partition("=")[0].strip() == "charset"
+    )
+    if media_type != APPLICATION_JSON or not charset_ok:
+        raise _Refused(
+            415,
+            BadRequest(
+                f"POST bodies must be {APPLICATION_JSON} (UTF-8), not {raw or 'untyped'}.",
+                hint='Send Content-Type: application/json with {"query": "...", "variables": '
+                "{...}}.",
+            ),
+        )
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated(
+            "The Authorization header is not `Bearer <token>`.",
+            hint="Send `Authorization: Bearer <token>` with a token from `rapport token issue`.",
+        )
+    return token.strip()
+
+
+async def _read_operation(request: Request) -> GraphQLRequest:
+    if request.method == "GET":
+        params: Mapping[str, Any] = {
+            "query": request.query_params.get("query"),
+            "operationName": request.query_params.get("operationName"),
+            "variables": _json_param(request.query_params.get("variables"), "variables"),
+            "extensions": _json_param(request.query_params.get("extensions"), "extensions"),
+        }
+        return _operation(params, allow_mutations=False)
+    body = await _read_body(request)
+    try:
+        params = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _bad(f"The request body is not valid JSON: {exc}.") from None
+    if not isinstance(params, dict):
+        raise _bad("The request body must be a JSON object.")
+    return _operation(params, allow_mutations=True)
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise _too_large()
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _too_large()
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _operation(params: Mapping[str, Any], *, allow_mutations: bool) -> GraphQLRequest:
+    query = params.get("query")
+    if not isinstance(query, str) or not query.strip():
+        raise _bad("The request has no `query` string.")
+    operation_name = params.get("operationName")
+    if operation_name is not None and not isinstance(operation_name, str):
+        raise _bad("`operationName` must be a string or null.")
+    variables = params.get("variables")
+    if variables is not None and not isinstance(variables, dict):
+        raise _bad("`variables` must be a JSON object or null.")
+    extensions = params.get("extensions")
+    if extensions is not None and not isinstance(extensions, dict):
+        raise _bad("`extensions` must be a JSON object or null.")
+    return GraphQLRequest(
+        query=query,
+        operation_name=operation_name or None,
+        variables=variables,
+        allow_mutations=allow_mutations,
+    )
+
+
+def _json_param(raw: str | None, name: str) -> Any:
+    if raw is None or raw == "":
+        return None
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        raise _bad(f"The `{name}` query parameter is not valid JSON.") from None
+
+
+def _bad(message: str) -> _Refused:
+    return _Refused(
+        400,
+        BadRequest(
+            message,
+            hint='Send {"query": "...", "operationName": "...", "variables": {...}} '
+            "(GraphQL over HTTP).",
+        ),
+    )
+
+
+def _too_large() -> _Refused:
+    return _Refused(
+        413,
+        BadRequest(
+            f"The request body is larger than {MAX_BODY_BYTES} bytes.",
+            hint="Send smaller batches (e.g. split a bulk create into several requests).",
+        ),
+    )
+
+
+# --- GraphiQL ---------------------------------------------------------------------------------
+
+_GRAPHIQL = """<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8" />
+  <title>__TITLE__ · GraphiQL</title>
+  <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
+  <!-- Pinned versions with subresource integrity (the same builds strawberry's GraphiQL uses). -->
+  <script crossorigin src="https://unpkg.com/react@18.2.0/umd/react.production.min.js"
+    integrity="sha384-tMH8h3BGESGckSAVGZ82T9n90ztNXxvdwvdM6UoR56cYcf+0iGXBliJ29D+wZ/x8"></script>
+  <script crossorigin src="https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js"
+    integrity="sha384-bm7MnzvK++ykSwVJ2tynSE5TRdN+xL418osEVF2DE/L/gfWHj91J2Sphe582B1Bh"></script>
+  <link crossorigin rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css"
+    integrity="sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM" />
+</head>
+<body>
+  <div id="graphiql">Loading GraphiQL…</div>
+  <script crossorigin src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"
+    integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie"></script>
+  <script>
+    // A token may arrive in the fragment (#token=…): it never reaches the server's logs.
+    const token = new URLSearchParams(window.location.hash.slice(1)).get("token");
+    const headers = JSON.stringify(
+      {Authorization: "Bearer " + (token || "PASTE-A-TOKEN-FROM `rapport token issue`")},
+      null, 2);
+    if (token) { history.replaceState(null, "", window.location.pathname); }
+    const fetcher = GraphiQL.createFetcher({
+      url: __ENDPOINT__,
+      headers: {Accept: "application/graphql-response+json, application/json"},
+    });
+    ReactDOM.createRoot(document.getElementById("graphiql")).render(
+      React.createElement(GraphiQL, {
+        fetcher,
+        defaultHeaders: headers,
+        headers: token ? headers : undefined,
+        shouldPersistHeaders: true,
+        defaultEditorToolsVisibility: true,
+      }));
+  </script>
+</body>
+</html>
+"""
+
+
+def graphiql_page(endpoint: str, title: str) -> str:
+    # json.dumps makes the endpoint a JS string literal; "</" is escaped so it cannot end the
+    # <script> element.
+    literal = json.dumps(endpoint).replace("</", "<\\/")
+    safe_title = title.replace("&", "&amp;").replace("<", "&lt;")
+    return _GRAPHIQL.replace("__ENDPOINT__", literal).replace("__TITLE__", safe_title)

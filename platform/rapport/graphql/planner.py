@@ -1,0 +1,576 @@
+"""Selection sets → read plans (``rapport.sql.plan``).
+
+The planner resolves what GraphQL syntax leaves open — fragments and inline fragments,
+``@skip``/``@include``, aliases, merged fields, argument literals and variables — and reads the
+role each generated field carries to decide what it stands for. The plan it returns no longer
+mentions GraphQL; ``rapport.sql.query`` compiles it.
+
+Arguments are of two sorts. Value arguments (``first last after before id``) given by a variable
+become deferred parameters, so the plan — and its compiled SQL — serve every value; only
+whether they are null shapes the plan. Every other argument (``where``, ``orderBy``,
+``groupBy``) and every directive condition is read with its value: the executor keys its plan
+cache by those variables' values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from graphql import (
+    BooleanValueNode,
+    EnumValueNode,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLField,
+    GraphQLInputType,
+    GraphQLObjectType,
+    InlineFragmentNode,
+    ListValueNode,
+    NullValueNode,
+    ObjectValueNode,
+    SelectionSetNode,
+    ValueNode,
+    VariableDefinitionNode,
+    VariableNode,
+    get_named_type,
+    value_from_ast,
+)
+
+from rapport.errors import FieldError, PathSegment, ValidationFailed
+from rapport.expr.ast import Expr
+from rapport.expr.parse import parse_where
+from rapport.graphql.types.aggregates import groupable_fields
+from rapport.graphql.types.ordering import sortable_fields
+from rapport.graphql.types.roles import (
+    ROLE,
+    AggregatePart,
+    AggregateRoot,
+    AggregateValue,
+    ColumnValue,
+    ComputedValue,
+    ConnectionPart,
+    EdgePart,
+    FilePart,
+    FileValue,
+    GroupKeyValue,
+    ListRoot,
+    ManyToManyConnection,
+    PageInfoPart,
+    ReverseConnection,
+    SingleRoot,
+    ToOne,
+    role_of,
+)
+from rapport.metadata.ir import EntityDef, FieldKind, Model, thaw_json
+from rapport.sql import plan
+from rapport.sql.pagination import DEFAULT_PAGE_SIZE, PageSize
+from rapport.sql.params import RecordId, VariableValue
+
+__all__ = ["VALUE_ARGUMENTS", "EntityIndex", "Planner", "collect_fields"]
+
+# Arguments whose variables become statement parameters instead of shaping the plan.
+VALUE_ARGUMENTS = frozenset({"first", "last", "after", "before", "id"})
+_NOT_NULL_COLUMNS = frozenset({"id", "created_at", "updated_at", "version"})
+
+Path = tuple[PathSegment, ...]
+
+
+def collect_fields(
+    type_name: str,
+    selection_sets: Iterable[SelectionSetNode],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> dict[str, list[FieldNode]]:
+    """Fields by response key, in order, with fragments expanded and directives applied."""
+    fields: dict[str, list[FieldNode]] = {}
+    visited: set[str] = set()
+
+    def walk(selection_set: SelectionSetNode) -> None:
+        for selection in selection_set.selections:
+            if not _included(selection.directives or (), variables):
+                continue
+            if isinstance(selection, FieldNode):
+                key = selection.alias.value if selection.alias else selection.name.value
+                fields.setdefault(key, []).append(selection)
+            elif isinstance(selection, InlineFragmentNode):
+                condition = selection.type_condition
+                if condition is None or condition.name.value == type_name:
+                    walk(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                name = selection.name.value
+                fragment = fragments.get(name)
+                if name in visited or fragment is None:
+                    continue
+                visited.add(name)
+                if fragment.type_condition.name.value == type_name:
+                    walk(fragment.selection_set)
+
+    for selection_set in selection_sets:
+        walk(selection_set)
+    return fields
+
+
+def _included(directives: Iterable[Any], variables: Mapping[str, Any]) -> bool:
+    for directive in directives:
+        name = directive.name.value
+        if name not in ("skip", "include"):
+            continue
+        condition = next((a.value for a in directive.arguments if a.name.value == "if"), None)
+        if isinstance(condition, BooleanValueNode):
+            value = condition.value
+        elif isinstance(condition, VariableNode):
+            value = bool(variables.get(condition.name.value))
+        else:
+            continue
+        if (name == "skip") == value:
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Sortable:
+    column: str
+    kind: FieldKind
+
+
+class EntityIndex:
+    """Per-model lookups the planner needs, built lazily once per tenant API."""
+
+    __slots__ = ("_computed", "_groupable", "_sortable", "model")
+
+    def __init__(self, model: Model) -> None:
+        self.model = model
+        self._sortable: dict[str, dict[str, _Sortable]] = {}
+        self._groupable: dict[str, dict[str, _Sortable]] = {}
+        self._computed: dict[tuple[str, str], Expr] = {}
+
+    def sortable(self, entity: EntityDef) -> dict[str, _Sortable]:
+        found = self._sortable.get(entity.id)
+        if found is None:
+            found = {n: _Sortable(c, k) for n, c, k, _ in sortable_fields(entity)}
+            self._sortable[entity.id] = found
+        return found
+
+    def groupable(self, entity: EntityDef) -> dict[str, _Sortable]:
+        found = self._groupable.get(entity.id)
+        if found is None:
+            found = {n: _Sortable(c, k) for n, c, k in groupable_fields(entity)}
+            self._groupable[entity.id] = found
+        return found
+
+    def computed(self, entity: EntityDef, field_name: str) -> Expr:
+        key = (entity.id, field_name)
+        expr = self._computed.get(key)
+        if expr is None:
+            field = entity.field(field_name)
+            expr = parse_where(thaw_json(field.computed), entity, self.model)
+            self._computed[key] = expr
+        return expr
+
+
+class Planner:
+    """Plans the root fields of one operation for one set of variable values."""
+
+    def __init__(
+        self,
+        index: EntityIndex,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        variables: Mapping[str, Any],
+        raw_variables: Mapping[str, Any],
+        variable_definitions: Sequence[VariableDefinitionNode],
+    ) -> None:
+        self.index = index
+        self.model = index.model
+        self.fragments = fragments
+        self.variables = variables  # coerced
+        self.raw_variables = raw_variables  # as sent: keeps the key order of orderBy objects
+        self.defaults = {
+            d.variable.name.value: d.default_value
+            for d in variable_definitions
+            if d.default_value is not None
+        }
+
+    # -- roots ------------------------------------------------------------------------------
+
+    def root(self, field: GraphQLField, nodes: list[FieldNode], key: str) -> plan.RootPlan:
+        """The plan of one query root field; raises ValidationFailed for bad arguments."""
+        role = field.extensions.get(ROLE) if field.extensions else None
+        node = nodes[0]
+        object_type = get_named_type(field.type)
+        if not isinstance(object_type, GraphQLObjectType):  # pragma: no cover - roles say so
+            raise TypeError(f"{key} does not return an object")
+        if isinstance(role, SingleRoot):
+            entity = self.model.entity(role.entity)
+            return plan.SingleQuery(
+                entity=entity,
+                id=RecordId(self._value_argument(field, node, "id"), ("id",)),
+                selection=self.selection(object_type, nodes, entity, ()),
+            )
+        if isinstance(role, ListRoot):
+            entity = self.model.entity(role.entity)
+            return plan.ListQuery(self.connection(key, field, nodes, plan.AllRows(entity), ()))
+        if isinstance(role, AggregateRoot):
+            return plan.AggregateQuery(self.aggregate(field, nodes, role))
+        raise TypeError(f"root field {key} has no read role")  # pragma: no cover
+
+    # -- records ----------------------------------------------------------------------------
+
+    def _sub_fields(
+        self, type_: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> dict[str, list[FieldNode]]:
+        sets = [n.selection_set for n in nodes if n.selection_set is not None]
+        return collect_fields(type_.name, sets, self.fragments, self.variables)
+
+    def selection(
+        self,
+        type_: GraphQLObjectType,
+        nodes: list[FieldNode],
+        entity: EntityDef,
+        path: Path,
+    ) -> tuple[plan.Node, ...]:
+        result: list[plan.Node] = []
+        for key, field_nodes in self._sub_fields(type_, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                result.append(plan.Constant(key, type_.name))
+                continue
+            field, role = role_of(type_, name)
+            field_path = (*path, key)
+            if isinstance(role, ColumnValue):
+                result.append(plan.Column(key, role.column, role.kind))
+            elif isinstance(role, ComputedValue):
+                result.append(plan.Computed(key, self.index.computed(entity, role.field)))
+            elif isinstance(role, FileValue):
+                result.append(self._file(key, role, field, field_nodes))
+            elif isinstance(role, ToOne):
+                relation = entity.field(role.field)
+                if relation.relation is None or relation.column is None:  # pragma: no cover
+                    raise TypeError(f"{entity.id}.{role.field} is not a relation")
+                target = self.model.entity(relation.relation.target)
+                target_type = _object_type(field)
+                result.append(
+                    plan.ToOne(
+                        key,
+                        target,
+                        relation.column,
+                        self.selection(target_type, field_nodes, target, field_path),
+                    )
+                )
+            elif isinstance(role, ReverseConnection):
+                source = self.model.entity(role.source)
+                column = source.field(role.source_field).column
+                if column is None:  # pragma: no cover - relations are stored
+                    raise TypeError(f"{source.id}.{role.source_field} has no column")
+                rows = plan.ReverseRows(source, column)
+                result.append(self.connection(key, field, field_nodes, rows, field_path))
+            elif isinstance(role, ManyToManyConnection):
+                result.append(
+                    self.connection(key, field, field_nodes, self._linked(entity, role), field_path)
+                )
+            else:  # pragma: no cover - every generated field has a role
+                raise TypeError(f"{type_.name}.{name} has no read role")
+        return tuple(result)
+
+    def _linked(self, entity: EntityDef, role: ManyToManyConnection) -> plan.LinkedRows:
+        m2m = entity.field(role.field).many_to_many
+        if m2m is None:  # pragma: no cover
+            raise TypeError(f"{entity.id}.{role.field} is not many-to-many")
+        link = self.model.entity(m2m.through)
+        source_column = link.field(m2m.source_field).column
+        target_column = link.field(m2m.target_field).column
+        if source_column is None or target_column is None:  # pragma: no cover
+            raise TypeError(f"{link.id} relations have no columns")
+        return plan.LinkedRows(self.model.entity(m2m.target), link, source_column, target_column)
+
+    def _file(
+        self, key: str, role: FileValue, field: GraphQLField, nodes: list[FieldNode]
+    ) -> plan.File:
+        file_type = _object_type(field)
+        parts: list[plan.FileProperty | plan.Constant] = []
+        for sub_key, sub_nodes in self._sub_fields(file_type, nodes).items():
+            name = sub_nodes[0].name.value
+            if name == "__typename":
+                parts.append(plan.Constant(sub_key, file_type.name))
+                continue
+            _, sub_role = role_of(file_type, name)
+            if isinstance(sub_role, FilePart):
+                parts.append(plan.FileProperty(sub_key, sub_role.name))
+        return plan.File(key, role.column, tuple(parts))
+
+    # -- connections ------------------------------------------------------------------------
+
+    def connection(
+        self,
+        key: str,
+        field: GraphQLField,
+        nodes: list[FieldNode],
+        source: plan.Source,
+        path: Path,
+    ) -> plan.Connection:
+        entity = source.entity
+        page = self._page(field, nodes[0], entity, path)
+        connection_type = _object_type(field)
+        parts: list[plan.ConnectionPart] = []
+        for part_key, part_nodes in self._sub_fields(connection_type, nodes).items():
+            name = part_nodes[0].name.value
+            if name == "__typename":
+                parts.append(plan.Constant(part_key, connection_type.name))
+                continue
+            part_field, role = role_of(connection_type, name)
+            if not isinstance(role, ConnectionPart):  # pragma: no cover
+                raise TypeError(f"{connection_type.name}.{name} has no connection role")
+            if role.name == "totalCount":
+                parts.append(plan.TotalCount(part_key))
+            elif role.name == "pageInfo":
+                parts.append(self._page_info(part_key, part_field, part_nodes))
+            else:
+                parts.append(
+                    self._edges(part_key, part_field, part_nodes, entity, (*path, part_key))
+                )
+        return plan.Connection(key, source, page, tuple(parts))
+
+    def _page_info(self, key: str, field: GraphQLField, nodes: list[FieldNode]) -> plan.PageInfo:
+        info_type = _object_type(field)
+        parts: list[plan.PageInfoField | plan.Constant] = []
+        for sub_key, sub_nodes in self._sub_fields(info_type, nodes).items():
+            name = sub_nodes[0].name.value
+            if name == "__typename":
+                parts.append(plan.Constant(sub_key, info_type.name))
+                continue
+            _, role = role_of(info_type, name)
+            if isinstance(role, PageInfoPart):
+                parts.append(plan.PageInfoField(sub_key, role.name))
+        return plan.PageInfo(key, tuple(parts))
+
+    def _edges(
+        self, key: str, field: GraphQLField, nodes: list[FieldNode], entity: EntityDef, path: Path
+    ) -> plan.Edges:
+        edge_type = _object_type(field)
+        parts: list[plan.EdgePart] = []
+        for sub_key, sub_nodes in self._sub_fields(edge_type, nodes).items():
+            name = sub_nodes[0].name.value
+            if name == "__typename":
+                parts.append(plan.Constant(sub_key, edge_type.name))
+                continue
+            node_field, role = role_of(edge_type, name)
+            if isinstance(role, EdgePart) and role.name == "cursor":
+                parts.append(plan.Cursor(sub_key))
+            elif isinstance(role, EdgePart):
+                node_type = _object_type(node_field)
+                selection = self.selection(node_type, sub_nodes, entity, (*path, sub_key))
+                parts.append(plan.EdgeNode(sub_key, selection))
+        return plan.Edges(key, tuple(parts))
+
+    def _page(
+        self, field: GraphQLField, node: FieldNode, entity: EntityDef, path: Path
+    ) -> plan.Page:
+        first = self._value_argument(field, node, "first")
+        last = self._value_argument(field, node, "last")
+        if first is not None and last is not None:
+            raise ValidationFailed(
+                [FieldError((*path, "last"), "cannot be combined with first", "FIRST_AND_LAST")],
+                hint="Page forward with first/after or backward with last/before.",
+            )
+        if last is not None:
+            size: plan.Param = PageSize(last, (*path, "last"))
+        elif first is not None:
+            size = PageSize(first, (*path, "first"))
+        else:
+            size = DEFAULT_PAGE_SIZE
+        after = self._value_argument(field, node, "after")
+        before = self._value_argument(field, node, "before")
+        return plan.Page(
+            where=self._where(field, node, entity, path),
+            order=self._order(field, node, entity, path),
+            size=size,
+            backward=last is not None,
+            after=plan.CursorArgument(after, (*path, "after")) if after is not None else None,
+            before=plan.CursorArgument(before, (*path, "before")) if before is not None else None,
+        )
+
+    # -- aggregates -------------------------------------------------------------------------
+
+    def aggregate(
+        self, field: GraphQLField, nodes: list[FieldNode], role: AggregateRoot
+    ) -> plan.Aggregate:
+        entity = self.model.entity(role.entity)
+        node = nodes[0]
+        group_by: list[str] = []
+        groupable = self.index.groupable(entity)
+        for name in self._argument(field, node, "groupBy") or ():
+            column = groupable[name].column
+            if column not in group_by:
+                group_by.append(column)
+        aggregate_type = _object_type(field)
+        parts = self._aggregate_parts(aggregate_type, nodes, entity)
+        return plan.Aggregate(
+            entity=entity,
+            where=self._where(field, node, entity, ()),
+            group_by=tuple(group_by),
+            parts=parts,
+        )
+
+    def _aggregate_parts(
+        self, type_: GraphQLObjectType, nodes: list[FieldNode], entity: EntityDef
+    ) -> tuple[plan.AggregatePart, ...]:
+        parts: list[plan.AggregatePart] = []
+        for key, field_nodes in self._sub_fields(type_, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                parts.append(plan.Constant(key, type_.name))
+                continue
+            field, role = role_of(type_, name)
+            if not isinstance(role, AggregatePart):  # pragma: no cover
+                raise TypeError(f"{type_.name}.{name} has no aggregate role")
+            if role.name == "count":
+                parts.append(plan.Count(key))
+            elif role.name == "groups":
+                inner = self._aggregate_parts(_object_type(field), field_nodes, entity)
+                parts.append(plan.Groups(key, inner))
+            elif role.name == "key":
+                parts.append(self._group_key(key, _object_type(field), field_nodes))
+            else:
+                parts.append(
+                    plan.AggregateFunctions(
+                        key, role.name, self._function_values(_object_type(field), field_nodes)
+                    )
+                )
+        return tuple(parts)
+
+    def _function_values(
+        self, type_: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> tuple[plan.AggregateValue | plan.Constant, ...]:
+        values: list[plan.AggregateValue | plan.Constant] = []
+        for key, field_nodes in self._sub_fields(type_, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                values.append(plan.Constant(key, type_.name))
+                continue
+            _, role = role_of(type_, name)
+            if isinstance(role, AggregateValue):
+                values.append(plan.AggregateValue(key, role.column, role.kind))
+        return tuple(values)
+
+    def _group_key(
+        self, key: str, type_: GraphQLObjectType, nodes: list[FieldNode]
+    ) -> plan.GroupKey:
+        fields: list[plan.GroupKeyField | plan.Constant] = []
+        for sub_key, field_nodes in self._sub_fields(type_, nodes).items():
+            name = field_nodes[0].name.value
+            if name == "__typename":
+                fields.append(plan.Constant(sub_key, type_.name))
+                continue
+            _, role = role_of(type_, name)
+            if isinstance(role, GroupKeyValue):
+                fields.append(plan.GroupKeyField(sub_key, role.column, role.kind))
+        return plan.GroupKey(key, tuple(fields))
+
+    # -- arguments --------------------------------------------------------------------------
+
+    def _argument_node(self, node: FieldNode, name: str) -> ValueNode | None:
+        for argument in node.arguments or ():
+            if argument.name.value == name:
+                return argument.value
+        return None
+
+    def _argument(self, field: GraphQLField, node: FieldNode, name: str) -> Any:
+        """A shape argument's coerced value (None when absent or null)."""
+        value_node = self._argument_node(node, name)
+        if value_node is None:
+            return None
+        type_: GraphQLInputType = field.args[name].type
+        return value_from_ast(value_node, type_, dict(self.variables))
+
+    def _value_argument(self, field: GraphQLField, node: FieldNode, name: str) -> plan.Param | None:
+        """A value argument: a constant, a deferred variable, or None when absent or null."""
+        value_node = self._argument_node(node, name)
+        if value_node is None or isinstance(value_node, NullValueNode):
+            return None
+        if isinstance(value_node, VariableNode):
+            variable = value_node.name.value
+            if self.variables.get(variable) is None:
+                return None
+            return VariableValue(variable)
+        return value_from_ast(value_node, field.args[name].type, {})
+
+    def _where(
+        self, field: GraphQLField, node: FieldNode, entity: EntityDef, path: Path
+    ) -> Expr | None:
+        doc = self._argument(field, node, "where")
+        if not doc:
+            return None
+        return parse_where(doc, entity, self.model, path=(*path, "where"))
+
+    def _order(
+        self, field: GraphQLField, node: FieldNode, entity: EntityDef, path: Path
+    ) -> tuple[plan.OrderKey, ...]:
+        sortable = self.index.sortable(entity)
+        keys: list[plan.OrderKey] = []
+        seen: set[str] = set()
+        value_node = self._argument_node(node, "orderBy")
+        items = self._order_items(value_node) if value_node is not None else []
+        for name, direction in items:
+            if name in seen or name not in sortable:
+                continue
+            seen.add(name)
+            found = sortable[name]
+            keys.append(
+                plan.OrderKey(
+                    found.column,
+                    found.kind,
+                    descending=direction == "DESC",
+                    nullable=found.column not in _NOT_NULL_COLUMNS,
+                )
+            )
+            if name == "id":
+                break  # ids are unique: later keys never decide anything
+        if "id" not in seen:
+            keys.append(plan.OrderKey("id", FieldKind.UUID, descending=False, nullable=False))
+        return tuple(keys)
+
+    def _order_items(self, node: ValueNode | None) -> list[tuple[str, str]]:
+        """``(field, ASC|DESC)`` in the order written (literals) or sent (variables)."""
+        if node is None or isinstance(node, NullValueNode):
+            return []
+        if isinstance(node, VariableNode):
+            name = node.name.value
+            if name in self.raw_variables:
+                return _raw_order_items(self.raw_variables[name])
+            return self._order_items(self.defaults.get(name))
+        if isinstance(node, ListValueNode):
+            return [item for element in node.values for item in self._order_items(element)]
+        if isinstance(node, ObjectValueNode):
+            items: list[tuple[str, str]] = []
+            for object_field in node.fields:
+                value = object_field.value
+                if isinstance(value, EnumValueNode):
+                    items.append((object_field.name.value, value.value))
+                elif isinstance(value, VariableNode):
+                    direction = self.variables.get(value.name.value)
+                    if isinstance(direction, str):
+                        items.append((object_field.name.value, direction))
+            return items
+        return []
+
+
+def _raw_order_items(raw: Any) -> list[tuple[str, str]]:
+    if raw is None:
+        return []
+    elements = raw if isinstance(raw, list) else [raw]
+    return [
+        (name, direction)
+        for element in elements
+        if isinstance(element, Mapping)
+        for name, direction in element.items()
+        if isinstance(direction, str)
+    ]
+
+
+def _object_type(field: GraphQLField) -> GraphQLObjectType:
+    type_ = get_named_type(field.type)
+    if not isinstance(type_, GraphQLObjectType):  # pragma: no cover - roles guarantee it
+        raise TypeError(f"{type_} is not an object type")
+    return type_
