@@ -45,6 +45,7 @@ from rapport.db.tenants import Tenant, create_tenant, get_tenant
 from rapport.graphql.executor import build_tenant_api
 from rapport.metadata import lifecycle
 from rapport.metadata.builder import compile_model
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.documents import documents_from_json, kernel_documents, read_folder
 from rapport.settings import Settings
 
@@ -286,7 +287,7 @@ def schema_build_section(entities: int = 200) -> None:
         started = time.perf_counter()
         model = compile_model(documents)
         compiled = time.perf_counter()
-        api = build_tenant_api(tenant, model)
+        api = build_tenant_api(tenant, TenantMetadata.of(model))
         timings_ir.append(compiled - started)
         timings_schema.append(time.perf_counter() - compiled)
         api.close()

@@ -15,7 +15,7 @@ from rapport.db.tenants import Tenant, create_tenant, drop_tenant
 from rapport.demo import demo_documents
 from rapport.errors import TenantNotFound
 from rapport.graphql.executor import TenantApi, build_tenant_api
-from rapport.metadata.ir import Model
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import publish
 from rapport.runtime import LISTENER_APPLICATION_NAME, TenantRuntimes
 
@@ -230,12 +230,12 @@ async def test_a_failed_rebuild_is_retried_by_the_next_request(database: Databas
     # given: a builder that fails once, after the first build
     calls = 0
 
-    def flaky(tenant: Tenant, model: Model) -> TenantApi:
+    def flaky(tenant: Tenant, metadata: TenantMetadata) -> TenantApi:
         nonlocal calls
         calls += 1
         if calls == 2:
             raise RuntimeError("build failed")
-        return build_tenant_api(tenant, model)
+        return build_tenant_api(tenant, metadata)
 
     runtimes = TenantRuntimes(database, builder=flaky)
     await runtimes.start()

@@ -25,7 +25,7 @@ from rapport.db.database import Database
 from rapport.db.tenants import Tenant, get_tenant
 from rapport.errors import DatabaseUnavailable, TenantNotFound
 from rapport.graphql.executor import TenantApi, build_tenant_api
-from rapport.metadata.ir import Model
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published
 
 __all__ = ["CHANNEL", "TenantRuntimes"]
@@ -35,8 +35,8 @@ log = logging.getLogger(__name__)
 CHANNEL = "rapport_metadata"
 LISTENER_APPLICATION_NAME = "rapport-listener"
 
-Loader = Callable[[Database, str], Awaitable[tuple[Tenant, Model]]]
-Builder = Callable[[Tenant, Model], TenantApi]
+Loader = Callable[[Database, str], Awaitable[tuple[Tenant, TenantMetadata]]]
+Builder = Callable[[Tenant, TenantMetadata], TenantApi]
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,10 +145,10 @@ class TenantRuntimes:
                 tenant = await get_tenant(self._db, slug)
                 if (tenant.id, tenant.metadata_version) == (entry.tenant_id, entry.version):
                     return entry.api
-            tenant, model = await self._loader(self._db, slug)
+            tenant, metadata = await self._loader(self._db, slug)
             # Building a large tenant's schema takes a while (hundreds of ms for hundreds of
             # entities); a worker thread keeps the event loop serving other tenants meanwhile.
-            api = await asyncio.to_thread(self._builder, tenant, model)
+            api = await asyncio.to_thread(self._builder, tenant, metadata)
         except TenantNotFound:
             self._evict(slug)
             raise

@@ -24,6 +24,7 @@ from rapport.db.tenants import Tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.builder import compile_model
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.documents import read_folder
 from rapport.metadata.ir import Model
 from rapport.naming import qualified, quote_ident
@@ -459,7 +460,7 @@ async def tenant_api(seeded: Database, rapport_model: Model) -> AsyncIterator[Te
         metadata_version=3,
         created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     )
-    api = build_tenant_api(tenant, rapport_model)
+    api = build_tenant_api(tenant, TenantMetadata.of(rapport_model))
     yield api
     api.close()
 

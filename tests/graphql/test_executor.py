@@ -23,6 +23,7 @@ from rapport.db.tenants import Tenant
 from rapport.errors import MethodNotAllowed
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import Model
 from rapport.naming import qualified
 from tests.graphql.conftest import FILE, PRINCIPAL, SCHEMA, ids, run, uuid_of
@@ -537,7 +538,7 @@ async def test_single_record_missing_or_malformed(tenant_api: TenantApi, seeded:
 
 async def test_unexpected_failures_are_masked(seeded: Database, rapport_model: Model) -> None:
     # given an API whose tenant schema does not exist in the database
-    api = build_tenant_api(_tenant("tenant_missing"), rapport_model)
+    api = build_tenant_api(_tenant("tenant_missing"), TenantMetadata.of(rapport_model))
     # when
     result = await run(api, seeded, '{ courses { totalCount } course(id: "@course1") { id } }')
     # then the client learns nothing about SQL
@@ -775,4 +776,4 @@ def _tenant(schema: str) -> Tenant:
 
 
 def _api(model: Model) -> TenantApi:
-    return build_tenant_api(_tenant(SCHEMA), model)
+    return build_tenant_api(_tenant(SCHEMA), TenantMetadata.of(model))

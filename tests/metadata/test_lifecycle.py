@@ -200,9 +200,9 @@ async def test_publish_builds_the_documented_schema(db: Database, slug: str) -> 
     assert "training_enrollment_course_id_idx" not in indexes  # the unique index leads with it
 
     # and the runtime reads the same model back
-    tenant, model = await load_published(db, slug)
+    tenant, metadata = await load_published(db, slug)
     assert tenant.metadata_version == 2
-    assert {e.id for e in model} == {d.id for d in kernel_documents()} | set(bodies())
+    assert {e.id for e in metadata.model} == {d.id for d in kernel_documents()} | set(bodies())
     history = await versions(db, slug)
     assert [(v.version, v.published_by, v.note) for v in history][-1] == (2, "alice", "training")
 
@@ -210,7 +210,7 @@ async def test_publish_builds_the_documented_schema(db: Database, slug: str) -> 
 async def test_a_schema_built_by_plans_equals_one_built_in_one_go(db: Database, slug: str) -> None:
     # given a tenant built by two plans (kernel, then the fixtures)
     await publish(db, slug, docs(bodies()), actor="a")
-    _, model = await load_published(db, slug)
+    model = (await load_published(db, slug))[1].model
     # when the same model is built from nothing with create_model_ddl
     scratch = f"scratch_{secrets.token_hex(4)}"
     await db.execute(f'CREATE SCHEMA "{scratch}"')

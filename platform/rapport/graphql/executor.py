@@ -53,7 +53,7 @@ from rapport.graphql.prepared import Lru, PreparedDocument, prepare
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.graphql.schema_builder import build_schema
 from rapport.graphql.types.roles import ROLE, MutationRoot
-from rapport.metadata.ir import Model
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.validation import Validators
 from rapport.sql import mutations, plan
 from rapport.sql.params import WRITTEN, RecordId, RecordIds, Written
@@ -69,9 +69,10 @@ PLAN_CACHE_SIZE = 512
 _NULL = b"null"
 
 
-def build_tenant_api(tenant: Tenant, model: Model) -> TenantApi:
-    """The GraphQL API of ``tenant`` at the metadata version ``model`` was published as."""
-    return TenantApi(tenant, model, build_schema(model, version=tenant.metadata_version))
+def build_tenant_api(tenant: Tenant, metadata: TenantMetadata) -> TenantApi:
+    """The GraphQL API of ``tenant`` at the metadata version ``metadata`` was published as."""
+    schema = build_schema(metadata.model, version=tenant.metadata_version)
+    return TenantApi(tenant, metadata, schema)
 
 
 # -- the plan of one operation -------------------------------------------------------------------
@@ -130,16 +131,17 @@ class _OperationPlan:
 class TenantApi:
     """One tenant's GraphQL schema and its compiled execution, at one metadata version."""
 
-    def __init__(self, tenant: Tenant, model: Model, schema: GraphQLSchema) -> None:
+    def __init__(self, tenant: Tenant, metadata: TenantMetadata, schema: GraphQLSchema) -> None:
         self.tenant = tenant
-        self.model = model
+        self.metadata = metadata
+        self.model = metadata.model
         self.schema = schema
         self.version = tenant.metadata_version
         self._documents: Lru[str, PreparedDocument] = Lru(DOCUMENT_CACHE_SIZE)
         self._plans: Lru[tuple[str, str | None, str, tuple[bool, ...]], _OperationPlan] = Lru(
             PLAN_CACHE_SIZE
         )
-        self._index = EntityIndex(model)
+        self._index = EntityIndex(self.model)
         self._validators: Validators | None = None
 
     def cache_info(self) -> dict[str, int]:

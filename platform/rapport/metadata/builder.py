@@ -16,7 +16,7 @@ from rapport.metadata.checks import check_entity
 from rapport.metadata.clashes import check_clashes, check_duplicate_ids
 from rapport.metadata.computed import check_computed
 from rapport.metadata.dialect import check_dialect
-from rapport.metadata.documents import Document
+from rapport.metadata.documents import Document, DocumentKind
 from rapport.metadata.draft import draft_entity
 from rapport.metadata.ir import EntityDef, Model
 from rapport.metadata.problems import Problems
@@ -26,12 +26,16 @@ __all__ = ["compile_model"]
 
 
 def compile_model(documents: Iterable[Document]) -> Model:
-    """Validate ``documents`` together and compile them into one Model (entities sorted by id).
+    """Validate the entity documents among ``documents`` together and compile them into one
+    Model (entities sorted by id). Documents of other kinds are left to their own compilers.
 
     Raises :class:`MetadataInvalid` with every problem found, each located by document id and
     JSON pointer, with a hint.
     """
-    docs = sorted(documents, key=lambda d: (d.id, d.source, d.location))
+    docs = sorted(
+        (d for d in documents if d.kind is DocumentKind.ENTITY),
+        key=lambda d: (d.id, d.source, d.location),
+    )
     problems = Problems()
     for doc in docs:
         problems.extend(check_dialect(doc))

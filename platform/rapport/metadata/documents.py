@@ -1,6 +1,9 @@
 """Metadata documents: reading them from folders, package data or JSON, and writing them back.
 
-A :class:`Document` is one entity document as written (deep-frozen), plus where it came from.
+A :class:`Document` is one document as written (deep-frozen), plus its kind and where it came
+from. The kind shows in the file name, so a folder reads at a glance and editors can pick the
+right JSON Schema by glob: ``course.json`` is an entity, ``intake.form.json`` a form,
+``hrbp.permission.json`` a permission document, ``complaint-flow.workflow.json`` a workflow.
 This module only parses; the dialect and every semantic rule are checked by
 :func:`rapport.metadata.builder.compile_model`. Parse problems of all files are collected and
 raised together, so an admin fixes a folder in one pass.
@@ -13,6 +16,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -24,6 +28,7 @@ from rapport.metadata.ir import JsonValue, freeze_json, thaw_json
 __all__ = [
     "ENTITY_ID",
     "Document",
+    "DocumentKind",
     "documents_from_json",
     "kernel_documents",
     "read_folder",
@@ -37,6 +42,27 @@ KERNEL_PACKAGE = "rapport"
 KERNEL_FOLDER = ("_data", "metadata")
 
 
+class DocumentKind(StrEnum):
+    """What a document describes; each kind has its own meta-schema in ``schemas/``."""
+
+    ENTITY = "entity"
+    FORM = "form"
+    PERMISSION = "permission"
+    WORKFLOW = "workflow"
+
+    @property
+    def suffix(self) -> str:
+        """File-name ending: entities are plain ``.json``, the others ``.<kind>.json``."""
+        return ".json" if self is DocumentKind.ENTITY else f".{self.value}.json"
+
+    @classmethod
+    def of_file(cls, name: str) -> DocumentKind:
+        for kind in cls:
+            if kind is not cls.ENTITY and name.endswith(kind.suffix):
+                return kind
+        return cls.ENTITY
+
+
 @dataclass(frozen=True, slots=True)
 class Document:
     """One metadata document: its ``$id``, its body as written, and where it came from."""
@@ -45,6 +71,10 @@ class Document:
     body: JsonValue  # deep-frozen with ir.freeze_json
     source: str = "tenant"  # "kernel", "tenant", or a plug-in name
     location: str = ""  # file it was read from, if any (for messages)
+    kind: DocumentKind = DocumentKind.ENTITY
+
+    def with_source(self, source: str) -> Document:
+        return Document(self.id, self.body, source, self.location, self.kind)
 
     def as_json(self) -> dict[str, Any]:
         """The body as plain ``dict``/``list`` values, e.g. for ``json.dumps``."""
@@ -98,7 +128,12 @@ def _parse(text: str, where: str, problems: list[MetadataProblem]) -> Any:
 
 
 def _document(
-    body: Any, where: str, source: str, location: str, problems: list[MetadataProblem]
+    body: Any,
+    where: str,
+    source: str,
+    location: str,
+    problems: list[MetadataProblem],
+    kind: DocumentKind = DocumentKind.ENTITY,
 ) -> Document | None:
     if not isinstance(body, Mapping):
         problems.append(
@@ -121,11 +156,11 @@ def _document(
             )
         )
         return None
-    return Document(doc_id, freeze_json(body), source, location)
+    return Document(doc_id, freeze_json(body), source, location, kind)
 
 
 def _sorted(documents: list[Document]) -> tuple[Document, ...]:
-    return tuple(sorted(documents, key=lambda d: (d.id, d.location)))
+    return tuple(sorted(documents, key=lambda d: (d.id, d.kind.value, d.location)))
 
 
 def read_folder(path: Path, *, source: str = "tenant") -> tuple[Document, ...]:
@@ -159,7 +194,8 @@ def read_folder(path: Path, *, source: str = "tenant") -> tuple[Document, ...]:
             continue
         body = _parse(text, where, problems)
         if body is not None:
-            doc = _document(body, where, source, str(file), problems)
+            kind = DocumentKind.of_file(file.name)
+            doc = _document(body, where, source, str(file), problems, kind)
             if doc is not None:
                 documents.append(doc)
     if problems:
@@ -170,11 +206,33 @@ def read_folder(path: Path, *, source: str = "tenant") -> tuple[Document, ...]:
 def documents_from_json(
     items: Iterable[Mapping[str, Any]], *, source: str = "tenant"
 ) -> tuple[Document, ...]:
-    """Documents from already-parsed JSON objects (e.g. GraphQL input), sorted by id."""
+    """Documents from already-parsed JSON objects (e.g. GraphQL input), sorted by id.
+
+    An item is either an entity document itself, or ``{"kind": "form", "body": {...}}`` for any
+    kind (the wrapper is how an API call says what a document is, as the file name does on disk).
+    """
     problems: list[MetadataProblem] = []
     documents: list[Document] = []
     for index, item in enumerate(items):
-        doc = _document(item, f"document #{index}", source, "", problems)
+        where = f"document #{index}"
+        body: Any = item
+        kind = DocumentKind.ENTITY
+        if isinstance(item, Mapping) and "$id" not in item and "kind" in item:
+            body = item.get("body")
+            try:
+                kind = DocumentKind(item["kind"])
+            except ValueError:
+                allowed = ", ".join(k.value for k in DocumentKind)
+                problems.append(
+                    MetadataProblem(
+                        where,
+                        "/kind",
+                        f"unknown document kind {item['kind']!r}",
+                        f"Use one of: {allowed}.",
+                    )
+                )
+                continue
+        doc = _document(body, where, source, "", problems, kind)
         if doc is not None:
             documents.append(doc)
     if problems:
@@ -183,7 +241,7 @@ def documents_from_json(
 
 
 def write_folder(documents: Iterable[Document], path: Path) -> list[Path]:
-    """Write each document to ``<path>/<namespace>/<name>.json``; returns the files written.
+    """Write each document to ``<path>/<namespace>/<name><kind suffix>``; returns the files.
 
     Keys are sorted and the indent is two spaces, so exported folders diff cleanly in git.
     """
@@ -200,7 +258,7 @@ def write_folder(documents: Iterable[Document], path: Path) -> list[Path]:
     written: list[Path] = []
     for doc in docs:
         namespace, _, name = doc.id.partition("/")
-        target = path / namespace / f"{name}.json"
+        target = path / namespace / f"{name}{doc.kind.suffix}"
         target.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(doc.as_json(), sort_keys=True, indent=2, ensure_ascii=False)
         target.write_text(text + "\n", encoding="utf-8")
@@ -232,7 +290,8 @@ def kernel_documents() -> tuple[Document, ...]:
         body = _parse(entry.read_text(encoding="utf-8"), where, problems)
         if body is not None:
             location = "/".join((KERNEL_PACKAGE, *KERNEL_FOLDER, where))
-            doc = _document(body, where, "kernel", location, problems)
+            kind = DocumentKind.of_file(where)
+            doc = _document(body, where, "kernel", location, problems, kind)
             if doc is not None:
                 documents.append(doc)
     if problems:

@@ -30,7 +30,8 @@ from rapport.db.tenants import (
 )
 from rapport.errors import DestructiveChange, MetadataConflict, NotFound, PublishFailed
 from rapport.metadata.builder import compile_model
-from rapport.metadata.documents import Document, kernel_documents
+from rapport.metadata.bundle import TenantMetadata, compile_tenant
+from rapport.metadata.documents import Document, DocumentKind, kernel_documents
 from rapport.metadata.ir import Model, freeze_json
 from rapport.metadata.plan import Plan, count_queries, plan_changes
 
@@ -83,7 +84,7 @@ async def save_draft(
     docs = _tenant_documents(documents)
     async with db.transaction() as conn:
         tenant = await get_tenant(conn, slug)
-        compile_model(kernel_documents() + docs)
+        compile_tenant(kernel_documents() + docs)
         await conn.execute(
             """
             INSERT INTO rapport.metadata_drafts (tenant_id, documents, updated_by)
@@ -110,7 +111,7 @@ async def plan(db: Queryable, slug: str, documents: Sequence[Document] | None = 
     """What publishing ``documents`` (None: the stored draft) would do, without doing it."""
     tenant = await get_tenant(db, slug)
     docs = await _documents_or_draft(db, tenant, documents)
-    new = compile_model(kernel_documents() + docs)
+    new = compile_tenant(kernel_documents() + docs).model
     current = await _version_documents(db, tenant, tenant.metadata_version)
     old = compile_model(current) if current is not None else None
     return await _plan(db, tenant.schema, old, new)
@@ -197,7 +198,7 @@ async def publish_on(
         )
     docs = await _documents_or_draft(conn, tenant, documents)
     all_docs = kernel_documents() + docs
-    new = compile_model(all_docs)
+    new = compile_tenant(all_docs).model
     current = await _version_documents(conn, tenant, tenant.metadata_version)
     if current is not None and _canonical(current) == _canonical(all_docs):
         return PublishResult(tenant.metadata_version, Plan(), changed=False)
@@ -309,12 +310,14 @@ async def versions(db: Queryable, slug: str) -> list[VersionInfo]:
     ]
 
 
-async def load_published(db: Queryable, slug: str) -> tuple[Tenant, Model]:
-    """The tenant and the Model of its current version (what the tenant runtime serves)."""
+async def load_published(db: Queryable, slug: str) -> tuple[Tenant, TenantMetadata]:
+    """The tenant and the compiled metadata of its current version (what the runtime serves)."""
     tenant = await get_tenant(db, slug)
     # A version's documents never change, so reading them after the tenant row is consistent.
     stored = await _version_documents(db, tenant, tenant.metadata_version)
-    return tenant, compile_model(stored) if stored is not None else Model(entities=())
+    if stored is None:
+        return tenant, TenantMetadata.of(Model(entities=()))
+    return tenant, compile_tenant(stored)
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -384,7 +387,7 @@ def _tenant_documents(documents: Iterable[Document]) -> tuple[Document, ...]:
 
 
 def _document_items(documents: Iterable[Document]) -> list[dict[str, Any]]:
-    return [{"source": d.source, "body": d.as_json()} for d in documents]
+    return [{"source": d.source, "kind": d.kind.value, "body": d.as_json()} for d in documents]
 
 
 def _dump_documents(documents: Iterable[Document]) -> str:
@@ -398,6 +401,7 @@ def _load_documents(raw: str) -> tuple[Document, ...]:
             id=str(item["body"]["$id"]),
             body=freeze_json(item["body"]),
             source=str(item["source"]),
+            kind=DocumentKind(item.get("kind", DocumentKind.ENTITY.value)),
         )
         for item in items
     )
@@ -405,5 +409,7 @@ def _load_documents(raw: str) -> tuple[Document, ...]:
 
 def _canonical(documents: Iterable[Document]) -> str:
     """The documents as one canonical JSON text: equal text, equal documents."""
-    items = sorted(_document_items(documents), key=lambda i: (i["body"].get("$id"), i["source"]))
+    items = sorted(
+        _document_items(documents), key=lambda i: (i["body"].get("$id"), i["kind"], i["source"])
+    )
     return json.dumps(items, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
