@@ -20,6 +20,7 @@ from graphql import (
 from rapport.errors import MetadataInvalid
 from rapport.graphql.schema_builder import build_schema
 from rapport.metadata.builder import compile_model
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.documents import documents_from_json, read_folder
 from rapport.metadata.ir import FieldKind, Model
 from tests.sql.irfactory import entity, field, model
@@ -29,7 +30,7 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "metadata"
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_schema(compile_model(read_folder(FIXTURES)), version=7)
+    return build_schema(TenantMetadata.of(compile_model(read_folder(FIXTURES))), version=7)
 
 
 def obj(schema: GraphQLSchema, name: str) -> GraphQLObjectType:
@@ -56,7 +57,7 @@ def args(schema: GraphQLSchema, root: str, name: str) -> dict[str, str]:
 
 def test_schema_is_valid_and_deterministic(schema: GraphQLSchema) -> None:
     assert validate_schema(schema) == []
-    again = build_schema(compile_model(read_folder(FIXTURES)), version=7)
+    again = build_schema(TenantMetadata.of(compile_model(read_folder(FIXTURES))), version=7)
     assert print_schema(again) == print_schema(schema)
 
 
@@ -362,7 +363,7 @@ def test_descriptions_explain_fields(schema: GraphQLSchema) -> None:
 
 
 def test_empty_model_has_only_the_version_field() -> None:
-    schema = build_schema(Model(entities=()), version=0)
+    schema = build_schema(TenantMetadata.of(Model(entities=())), version=0)
     assert validate_schema(schema) == []
     assert schema.query_type is not None
     assert list(schema.query_type.fields) == ["metadataVersion"]
@@ -371,7 +372,7 @@ def test_empty_model_has_only_the_version_field() -> None:
 
 def test_read_only_entity_has_no_create_or_update() -> None:
     audit = entity("ops/note", field("text", FieldKind.STRING, read_only=True))
-    schema = build_schema(model(audit))
+    schema = build_schema(TenantMetadata.of(model(audit)))
     assert validate_schema(schema) == []
     assert schema.mutation_type is not None
     assert list(schema.mutation_type.fields) == ["deleteNote"]
@@ -381,7 +382,7 @@ def test_type_name_clash_is_a_metadata_error() -> None:
     # an enum field `where` on Course would be named CourseWhere, like the filter input
     course = entity("training/course", field("where", FieldKind.ENUM, enum_values=["a", "b"]))
     with pytest.raises(MetadataInvalid) as raised:
-        build_schema(model(course))
+        build_schema(TenantMetadata.of(model(course)))
     assert "CourseWhere" in str(raised.value)
 
 
@@ -424,7 +425,7 @@ def test_two_hundred_entities_build_fast() -> None:
     model_200 = compile_model(documents_from_json(_wide_documents(200)))
     # when (CPU time: the machine running the tests may be busy)
     started = time.process_time()
-    schema = build_schema(model_200)
+    schema = build_schema(TenantMetadata.of(model_200))
     assert validate_schema(schema) == []  # done on the first request: count it too
     spent = time.process_time() - started
     # then (about 0.6 s here; the bound catches a quadratic slip, not noise)

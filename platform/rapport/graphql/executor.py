@@ -48,6 +48,7 @@ from rapport.db.database import Connection, Database
 from rapport.db.tenants import Tenant
 from rapport.errors import BadRequest, MethodNotAllowed, RapportError
 from rapport.expr.variables import variables_for
+from rapport.graphql.contributions import RequestContext
 from rapport.graphql.planner import EntityIndex, Planner, collect_fields
 from rapport.graphql.prepared import Lru, PreparedDocument, prepare
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
@@ -71,7 +72,7 @@ _NULL = b"null"
 
 def build_tenant_api(tenant: Tenant, metadata: TenantMetadata) -> TenantApi:
     """The GraphQL API of ``tenant`` at the metadata version ``metadata`` was published as."""
-    schema = build_schema(metadata.model, version=tenant.metadata_version)
+    schema = build_schema(metadata, version=tenant.metadata_version)
     return TenantApi(tenant, metadata, schema)
 
 
@@ -491,7 +492,10 @@ class _Run:
             ),
         )
         document = DocumentNode(definitions=(operation, *self.prepared.fragments.values()))
-        outcome = execute(self.api.schema, document, variable_values=self.raw_variables)
+        context = RequestContext(self.db, self.principal, self.api, dt.datetime.now(dt.UTC))
+        outcome = execute(
+            self.api.schema, document, variable_values=self.raw_variables, context_value=context
+        )
         result = await outcome if inspect.isawaitable(outcome) else outcome
         self.errors.extend(_with_code(e.formatted) for e in result.errors or ())
         if result.data is None:

@@ -9,8 +9,11 @@ in milliseconds, and every field carries the role the query compiler reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from graphql import GraphQLSchema
 
+from rapport.graphql.contributions import CONTRIBUTORS, Contribution, Contributor
 from rapport.graphql.scalars import DATE, DATETIME, DECIMAL, FILE_REF, JSON
 from rapport.graphql.types import (
     aggregates,
@@ -24,18 +27,23 @@ from rapport.graphql.types import (
 )
 from rapport.graphql.types.context import BuildContext
 from rapport.graphql.types.registry import TypeRegistry
-from rapport.metadata.ir import Model
+from rapport.metadata.bundle import TenantMetadata
 
 __all__ = ["build_schema"]
 
 
-def build_schema(model: Model, *, version: int = 0) -> GraphQLSchema:
-    """The GraphQL schema of ``model`` (``version``: the metadata version it was published as).
+def build_schema(
+    metadata: TenantMetadata,
+    *,
+    version: int = 0,
+    contributors: Sequence[Contributor] = CONTRIBUTORS,
+) -> GraphQLSchema:
+    """The GraphQL schema of ``metadata`` (``version``: the metadata version it was published as).
 
-    Raises :class:`~rapport.errors.MetadataInvalid` when two entities or fields would produce
-    the same GraphQL name.
+    Raises :class:`~rapport.errors.MetadataInvalid` when two entities, fields or contributed
+    root fields would produce the same GraphQL name.
     """
-    ctx = BuildContext(model=model, registry=TypeRegistry())
+    ctx = BuildContext(model=metadata.model, registry=TypeRegistry())
     for scalar in (DATETIME, DATE, DECIMAL, JSON, FILE_REF):
         ctx.registry.add(scalar, origin="kernel")
     enums.generate(ctx)  # OrderDirection, <Type><Field>
@@ -45,5 +53,6 @@ def build_schema(model: Model, *, version: int = 0) -> GraphQLSchema:
     objects.generate(ctx)  # <Type>
     aggregates.generate(ctx)  # <Type>Aggregate, groups, function fields
     mutations.generate(ctx)  # <Type>CreateInput, <Type>UpdateInput, <Type>UniqueKey
-    query, mutation = roots.generate(ctx, version)  # Query, Mutation
+    contributions: list[Contribution] = [contribute(ctx, metadata) for contribute in contributors]
+    query, mutation = roots.generate(ctx, version, contributions)  # Query, Mutation
     return GraphQLSchema(query=query, mutation=mutation, types=ctx.registry.types())

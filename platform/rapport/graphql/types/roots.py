@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+
 from graphql import (
     GraphQLArgument,
     GraphQLField,
@@ -13,6 +15,7 @@ from graphql import (
 )
 
 from rapport.errors import MetadataInvalid, MetadataProblem
+from rapport.graphql.contributions import Contribution
 from rapport.graphql.types import names
 from rapport.graphql.types.connections import connection_args
 from rapport.graphql.types.context import BuildContext
@@ -32,8 +35,13 @@ __all__ = ["METADATA_VERSION_FIELD", "generate"]
 METADATA_VERSION_FIELD = "metadataVersion"
 
 
-def generate(ctx: BuildContext, version: int) -> tuple[GraphQLObjectType, GraphQLObjectType | None]:
-    """Register and return ``(Query, Mutation)``; Mutation is None for an empty model."""
+def generate(
+    ctx: BuildContext, version: int, contributions: Sequence[Contribution] = ()
+) -> tuple[GraphQLObjectType, GraphQLObjectType | None]:
+    """Register and return ``(Query, Mutation)``; Mutation is None when it would be empty.
+
+    Contributed root fields come after the entities' and may not reuse their names.
+    """
     registry = ctx.registry
     query_fields: dict[str, GraphQLField] = {
         METADATA_VERSION_FIELD: GraphQLField(
@@ -47,6 +55,9 @@ def generate(ctx: BuildContext, version: int) -> tuple[GraphQLObjectType, GraphQ
     for entity in ctx.model:
         _merge(query_fields, _queries(ctx, entity), entity)
         _merge(mutation_fields, _mutations(registry, entity), entity)
+    for contribution in contributions:
+        _merge_contributed(query_fields, contribution.query)
+        _merge_contributed(mutation_fields, contribution.mutation)
     query = registry.add(
         GraphQLObjectType("Query", query_fields, description="Read the tenant's records."),
         origin="kernel",
@@ -78,6 +89,23 @@ def _merge(
                         message=f"the root field {name} is generated twice",
                         hint="Give the entity a different name or an `x-plural` that no other "
                         "entity uses.",
+                    )
+                ]
+            )
+        fields[name] = field
+
+
+def _merge_contributed(fields: dict[str, GraphQLField], new: Mapping[str, GraphQLField]) -> None:
+    for name, field in new.items():
+        if name in fields:
+            raise MetadataInvalid(
+                [
+                    MetadataProblem(
+                        document=name,
+                        pointer="",
+                        message=f"the root field {name} is reserved by a Rapport capability",
+                        hint="Rename the entity (or give it an `x-plural`) so that its fields "
+                        f"do not use the name {name}.",
                     )
                 ]
             )
