@@ -56,7 +56,8 @@ from rapport.graphql.schema_builder import build_schema
 from rapport.graphql.types.roles import ROLE, MutationRoot
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.validation import Validators
-from rapport.sql import mutations, plan
+from rapport.records.writer import RecordWriter
+from rapport.sql import plan
 from rapport.sql.params import WRITTEN, RecordId, RecordIds, Written
 from rapport.sql.query import Statement, compile_root, expression_variables
 
@@ -144,6 +145,7 @@ class TenantApi:
         )
         self._index = EntityIndex(self.model)
         self._validators: Validators | None = None
+        self._writer: RecordWriter | None = None
 
     def cache_info(self) -> dict[str, int]:
         """Sizes of the document and plan caches (for metrics and tests)."""
@@ -204,6 +206,13 @@ class TenantApi:
         if self._validators is None:
             self._validators = Validators(self.model)
         return self._validators
+
+    @property
+    def writer(self) -> RecordWriter:
+        """Writes records of this tenant version; contributed resolvers use it too."""
+        if self._writer is None:
+            self._writer = RecordWriter(self.tenant, self.metadata, validators=self.validators())
+        return self._writer
 
     def _plan(
         self,
@@ -402,55 +411,29 @@ class _Run:
     async def _change(
         self, conn: Connection, write: _Write, arguments: dict[str, Any]
     ) -> str | list[str]:
-        api = self.api
-        schema = api.tenant.schema
-        entity = api.model.entity(write.role.entity)
-        actor = self.principal.subject
+        writer = self.api.writer
+        entity = self.api.model.entity(write.role.entity)
+        principal = self.principal
         action = write.role.action
         if action == "delete":
-            return await mutations.delete_record(conn, schema, entity, arguments["id"])
+            return await writer.delete(conn, entity, arguments["id"], principal=principal)
         if action == "createMany":
             inputs = arguments["inputs"]
-            return await mutations.insert_records(
-                conn,
-                schema,
-                entity,
-                inputs,
-                actor=actor,
-                validators=api.validators(),
-                path_prefixes=[("inputs", i) for i in range(len(inputs))],
-            )
+            paths = [("inputs", i) for i in range(len(inputs))]
+            return await writer.create_many(conn, entity, inputs, principal=principal, paths=paths)
         if action == "create":
-            return await mutations.insert_record(
-                conn,
-                schema,
-                entity,
-                arguments["input"],
-                actor=actor,
-                validators=api.validators(),
-                path_prefix=("input",),
-            )
+            return await writer.create(conn, entity, arguments["input"], principal=principal)
         if action == "update":
-            return await mutations.update_record(
+            return await writer.update(
                 conn,
-                schema,
                 entity,
                 arguments["id"],
                 arguments["input"],
                 expected_version=arguments.get("expectedVersion"),
-                actor=actor,
-                validators=api.validators(),
-                path_prefix=("input",),
+                principal=principal,
             )
-        return await mutations.upsert_record(
-            conn,
-            schema,
-            entity,
-            arguments["input"],
-            key=arguments["onConflict"],
-            actor=actor,
-            validators=api.validators(),
-            path_prefix=("input",),
+        return await writer.upsert(
+            conn, entity, arguments["input"], key=arguments["onConflict"], principal=principal
         )
 
     # -- shared ------------------------------------------------------------------------------
