@@ -431,3 +431,32 @@ def test_two_hundred_entities_build_fast() -> None:
     # then (about 0.6 s here; the bound catches a quadratic slip, not noise)
     assert len(model_200) == 200
     assert spent < 3.0, f"building and validating the schema took {spent:.2f}s of CPU"
+
+
+def test_the_loader_knows_every_type_name_the_builder_derives(schema: GraphQLSchema) -> None:
+    # The metadata loader reports clashes with derived type names before the schema is built
+    # (metadata/clashes.py keeps its own list of suffixes); this keeps the two from drifting.
+    from rapport.metadata.clashes import GENERATED_TYPE_SUFFIXES
+
+    model = compile_model(read_folder(FIXTURES))
+    entity_types = {e.type_name for e in model}
+    enum_types = {f"{e.type_name}{f.name[:1].upper()}{f.name[1:]}" for e in model for f in e.fields}
+    derived = {
+        name[len(prefix) :]
+        for name in schema.type_map
+        for prefix in entity_types
+        if name.startswith(prefix)
+        and name not in entity_types
+        and name not in enum_types
+        and name[len(prefix) :][:1].isupper()
+    }
+    # CourseLevelFilter & co. are enum filters (enum types + "Filter"), covered by enum names.
+    derived = {
+        d
+        for d in derived
+        if not any(
+            d == e[len(p) :] + "Filter" for p in entity_types for e in enum_types if e.startswith(p)
+        )
+    }
+    assert {"Where", "Edge", "Connection", "CreateInput", "GroupKey"} <= derived  # not vacuous
+    assert derived <= set(GENERATED_TYPE_SUFFIXES), derived - set(GENERATED_TYPE_SUFFIXES)
