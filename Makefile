@@ -6,18 +6,19 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: serve test lint typecheck bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml plugins/org/pyproject.toml plugins/complaints/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e plugins/org -e plugins/complaints  # the bundled plug-ins (D10)
 	touch $(STAMP)
 
 serve: $(STAMP)
 	$(BIN)/rapport serve --demo
 
 lint: $(STAMP)
-	$(BIN)/ruff check platform tests bench
-	$(BIN)/ruff format --check platform tests bench
+	$(BIN)/ruff check platform tests bench plugins
+	$(BIN)/ruff format --check platform tests bench plugins
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -3,7 +3,9 @@
 1. List throughput over HTTP on loopback, one worker each: Rapport's compiled GraphQL versus a
    hand-written asyncpg + Starlette endpoint (bench/handwritten.py) returning the same JSON for
    the same rows — 1,000 rows × 8 fields with a many-to-one relation and a reverse-relation count,
-   and a 20-row page of the same. Responses are checked equal before anything is timed.
+   and a 20-row page of the same. Responses are checked equal before anything is timed. Then the
+   1,000-row list as a non-admin role (row rule, row-conditional field, mask) as a ratio to the
+   same list as admin.
 2. Publish time for adding a field to a table with 100,000 rows.
 3. Schema build time (compile documents → IR → GraphQL schema) for a tenant with 200 entities.
 
@@ -32,6 +34,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -218,6 +221,60 @@ async def throughput_section(dsn: str, args: argparse.Namespace, settings: Setti
             proc.wait(timeout=30)
 
 
+async def permissions_section(dsn: str, args: argparse.Namespace, settings: Settings) -> None:
+    """The 1,000-row list as role hrbp (a row rule, a row-conditional field and a mask, from
+    bench/metadata/bench/*.permission.json) against the same list as admin, same server."""
+    env = {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": dsn,
+        "RAPPORT_JWT_SECRET": settings.jwt_secret,
+        "RAPPORT_ENV": "production",
+        "RAPPORT_OTEL_EXPORTER": "none",
+    }
+    port = free_port()
+    proc = start([sys.executable, "-m", "rapport.cli", "serve", "--port", str(port)], env)
+    try:
+        body = json.dumps({"query": LIST_QUERY, "variables": {"first": 1000}}).encode()
+        requests = {
+            role: build_request(
+                "127.0.0.1",
+                port,
+                "/graphql",
+                body,
+                {
+                    "Authorization": "Bearer "
+                    + issue_token(settings, tenant=TENANT, subject="bench", roles=[role])
+                },
+            )
+            for role in ("admin", "hrbp")
+        }
+        for role, req in requests.items():
+            answer = json.loads(await wait_until_serving(port, req, proc))
+            if "errors" in answer or len(answer["data"]["employees"]["edges"]) != 1000:
+                raise SystemExit(f"list as {role}: unexpected answer {str(answer)[:300]}")
+        runs: dict[str, list[Any]] = {role: [] for role in requests}
+        for _ in range(args.rounds):  # interleaved, so drift hits both alike
+            for role, req in requests.items():
+                result = await run_load(
+                    "127.0.0.1", port, req, connections=args.connections, seconds=args.seconds
+                )
+                if result.errors:
+                    raise SystemExit(f"list as {role}: {result.errors} non-200 answers")
+                runs[role].append(result)
+        admin_rps = statistics.median(r.throughput for r in runs["admin"])
+        role_rps = statistics.median(r.throughput for r in runs["hrbp"])
+        print(
+            f"{'list 1,000 as hrbp':>20}: {role_rps:8.1f} req/s (p50 "
+            f"{statistics.median(r.percentile(0.5) for r in runs['hrbp']):6.1f} ms) | as admin "
+            f"{admin_rps:8.1f} req/s (p50 "
+            f"{statistics.median(r.percentile(0.5) for r in runs['admin']):6.1f} ms) | "
+            f"ratio {role_rps / admin_rps:5.1%} (target >= 85%)"
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 async def _tenant(dsn: str) -> Tenant:
     db = await Database.connect(dsn)
     try:
@@ -318,6 +375,7 @@ async def main() -> None:
                 await db.close()
             print(f"PostgreSQL: {server_dsn.split('@')[-1]}; {os.cpu_count()} CPU cores")
             await throughput_section(dsn, args, settings)
+            await permissions_section(dsn, args, settings)
             await publish_section(dsn)
             schema_build_section()
         finally:

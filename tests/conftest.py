@@ -20,6 +20,12 @@ import pytest
 from rapport.db.database import Database
 from rapport.db.embedded import EmbeddedPostgres
 
+# Fixed keys for code that reads the process settings (the default key ring that seals
+# sensitive fields, the audit checkpoint signer), so tests never generate keys into ./.rapport.
+os.environ.setdefault("RAPPORT_MASTER_KEY", "dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWxvbmchISE=")
+os.environ.setdefault("RAPPORT_AUDIT_SIGNING_KEY", "dGVzdC1hdWRpdC1zaWduaW5nLWtleS0zMi1ieXRlcyE=")
+os.environ.setdefault("RAPPORT_JWT_SECRET", "t" * 64)
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("RAPPORT_SLOW") == "1":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 
@@ -114,7 +115,14 @@ async def test_every_endpoint_gets_a_server_span(
         httpx.get(server.url + "/healthz")
         httpx.post(server.url + "/graphql/admin", json={"query": "{ tenant { slug } }"})
         httpx.get(server.url + "/nowhere")
-        finished = [s for s in spans.get_finished_spans() if s.kind is trace.SpanKind.SERVER]
+        # A server span ends after the response is sent, so the client may read the response
+        # before the span is exported: wait briefly for all three.
+        deadline = time.monotonic() + 5
+        while True:
+            finished = [s for s in spans.get_finished_spans() if s.kind is trace.SpanKind.SERVER]
+            if len(finished) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
     by_name = {s.name: s for s in finished}
     assert set(by_name) == {"GET /healthz", "POST /graphql/admin", "GET"}
     statuses = {

@@ -15,18 +15,25 @@ import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from functools import partial
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
+from rapport.auth_http import AUTH_ROUTES
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import RapportError
 from rapport.graphql.admin import AdminSchema, admin_endpoint, build_admin_schema
+from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.http import graphql_endpoint, healthz_endpoint
+from rapport.graphql.limits import PersistedOperations, load_persisted_operations
+from rapport.graphql.ws import EventHub, websocket_endpoint
+from rapport.plugins import installed_registry
 from rapport.runtime import TenantRuntimes
 from rapport.server import open_database
 from rapport.settings import Settings
@@ -47,6 +54,12 @@ class Services:
     runtimes: TenantRuntimes
     tokens: TokenVerifier
     admin: AdminSchema
+    # Every request's credentials: kernel JWT (+ revocation), OIDC, API keys (rapport.auth).
+    auth: Authenticator
+    # RAPPORT_PERSISTED_OPERATIONS loaded: only these operations run; None: any operation.
+    persisted: PersistedOperations | None = None
+    # Record change events for websocket subscriptions (one LISTEN connection, started lazily).
+    events: EventHub | None = None
 
 
 ReadyHook = Callable[[Services], object]
@@ -66,7 +79,9 @@ class RapportApp(Starlette):
             routes=[
                 Route("/healthz", healthz_endpoint, methods=["GET"]),
                 Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
+                WebSocketRoute("/graphql", websocket_endpoint),
                 Route("/graphql/admin", admin_endpoint, methods=["GET", "POST"]),
+                *AUTH_ROUTES,
             ],
             middleware=[Middleware(TelemetryMiddleware)],
         )
@@ -119,19 +134,32 @@ class RapportApp(Starlette):
         await send({"type": "lifespan.shutdown.complete"})
 
     async def _start(self, stack: AsyncExitStack) -> Services:
+        # Every installed plug-in is validated before anything is served (PLUGIN_INVALID
+        # lists all problems); a process never starts with a half-loaded plug-in.
+        installed_registry()
         db = await stack.enter_async_context(open_database(self.settings))
         applied = await migrate(db)
         if applied:
             log.info("catalog migrations applied: %s", ", ".join(applied))
-        runtimes = TenantRuntimes(db)
+        limits = self.settings.query_limits
+        runtimes = TenantRuntimes(db, builder=partial(build_tenant_api, limits=limits))
         await runtimes.start()
         stack.push_async_callback(runtimes.close)
+        events = EventHub(db)
+        stack.push_async_callback(events.close)
         services = Services(
             settings=self.settings,
             db=db,
             runtimes=runtimes,
-            tokens=TokenVerifier(self.settings),
+            tokens=(tokens := TokenVerifier(self.settings)),
             admin=self.admin_schema,
+            auth=Authenticator(self.settings, db, tokens),
+            events=events,
+            persisted=(
+                None
+                if limits.persisted_operations is None
+                else load_persisted_operations(limits.persisted_operations)
+            ),
         )
         if self.demo:
             from rapport.demo import ensure_demo  # only `serve --demo` needs the demo data

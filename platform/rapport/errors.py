@@ -12,15 +12,31 @@ widget::
     ├── MetadataConflict        METADATA_CONFLICT      someone published in between
     ├── PublishFailed           PUBLISH_FAILED         a plan step failed on the data; all rolled back
     ├── VersionConflict         VERSION_CONFLICT       expectedVersion does not match the record
+    ├── TransitionNotAllowed    TRANSITION_NOT_ALLOWED a workflow transition is refused (lists what is allowed)
+    ├── FormVersionStale        FORM_VERSION_STALE     a form was submitted against an older version
+    ├── FormRetired             FORM_RETIRED           the form was retired; it takes no submissions
     ├── ConstraintViolation     CONSTRAINT_VIOLATION   unique key taken, or a row still referenced
     ├── NotFound                NOT_FOUND              record, tenant or version does not exist
     ├── TenantNotFound          TENANT_NOT_FOUND       (a NotFound for tenants)
     ├── Unauthenticated         UNAUTHENTICATED        missing, expired or forged credentials
+    │   ├── LoginFailed         LOGIN_FAILED           wrong login/password, or locked (same text)
+    │   └── TotpRequired        TOTP_REQUIRED          password right; a TOTP code is needed
     ├── Forbidden               FORBIDDEN              authenticated, but not allowed
+    │   └── DutiesConflict      DUTIES_CONFLICT        roles break the separation of duties
+    ├── WeakPassword            WEAK_PASSWORD          a new password breaks the password policy
+    ├── QueryTooDeep            QUERY_TOO_DEEP         selection nesting above the depth limit
+    ├── QueryTooCostly          QUERY_TOO_COSTLY       estimated cost above the cost limit
+    ├── TooManyAliases          TOO_MANY_ALIASES       more aliases than the alias limit
+    ├── QueryTooLarge           QUERY_TOO_LARGE        operation text above the byte/token limit
+    ├── PersistedQueryNotFound  PERSISTED_QUERY_NOT_FOUND  not on the persisted-operation list
     ├── BadRequest              BAD_REQUEST            malformed HTTP/GraphQL request
     ├── MethodNotAllowed        METHOD_NOT_ALLOWED     e.g. a mutation over GET
     ├── DatabaseUnavailable     DATABASE_UNAVAILABLE   PostgreSQL cannot be reached
-    └── ConfigurationError      CONFIGURATION_ERROR    a setting is missing or malformed
+    ├── ConfigurationError      CONFIGURATION_ERROR    a setting is missing or malformed
+    ├── DeliveryFailed          DELIVERY_FAILED        a webhook/robot refused an event (retried)
+    ├── DecryptionFailed        DECRYPTION_FAILED      wrong/missing key, or a ciphertext moved or altered
+    ├── PluginInvalid           PLUGIN_INVALID         installed plug-ins fail validation (all problems)
+    └── PluginNotAllowed        PLUGIN_NOT_ALLOWED     the tenant's plan does not include the plug-in
 """
 
 from __future__ import annotations
@@ -34,20 +50,36 @@ __all__ = [
     "ConfigurationError",
     "ConstraintViolation",
     "DatabaseUnavailable",
+    "DecryptionFailed",
+    "DeliveryFailed",
     "DestructiveChange",
+    "DutiesConflict",
     "FieldError",
     "Forbidden",
+    "FormRetired",
+    "FormVersionStale",
+    "LoginFailed",
     "MetadataConflict",
     "MetadataInvalid",
     "MetadataProblem",
     "MethodNotAllowed",
     "NotFound",
+    "PersistedQueryNotFound",
+    "PluginInvalid",
+    "PluginNotAllowed",
     "PublishFailed",
+    "QueryTooCostly",
+    "QueryTooDeep",
+    "QueryTooLarge",
     "RapportError",
     "TenantNotFound",
+    "TooManyAliases",
+    "TotpRequired",
+    "TransitionNotAllowed",
     "Unauthenticated",
     "ValidationFailed",
     "VersionConflict",
+    "WeakPassword",
 ]
 
 PathSegment = str | int
@@ -191,9 +223,29 @@ class PublishFailed(RapportError):
     http_status = 409
 
 
+class TransitionNotAllowed(RapportError):
+    """``details``: ``reasons`` (why this transition is refused) and ``allowed`` (the transitions
+    this user may run on the record now)."""
+
+    code = "TRANSITION_NOT_ALLOWED"
+    http_status = 409
+
+
 class VersionConflict(RapportError):
     code = "VERSION_CONFLICT"
     http_status = 409
+
+
+class FormVersionStale(RapportError):
+    """``formVersion`` names an older version of the form; ``currentVersion`` is in extensions."""
+
+    code = "FORM_VERSION_STALE"
+    http_status = 409
+
+
+class FormRetired(RapportError):
+    code = "FORM_RETIRED"
+    http_status = 410
 
 
 class ConstraintViolation(RapportError):
@@ -215,9 +267,51 @@ class Unauthenticated(RapportError):
     http_status = 401
 
 
+class LoginFailed(Unauthenticated):
+    code = "LOGIN_FAILED"
+
+
+class TotpRequired(Unauthenticated):
+    code = "TOTP_REQUIRED"
+
+
 class Forbidden(RapportError):
     code = "FORBIDDEN"
     http_status = 403
+
+
+class DutiesConflict(Forbidden):
+    code = "DUTIES_CONFLICT"
+
+
+class WeakPassword(RapportError):
+    code = "WEAK_PASSWORD"
+    http_status = 400
+
+
+class QueryTooDeep(RapportError):
+    code = "QUERY_TOO_DEEP"
+    http_status = 400
+
+
+class QueryTooCostly(RapportError):
+    code = "QUERY_TOO_COSTLY"
+    http_status = 400
+
+
+class TooManyAliases(RapportError):
+    code = "TOO_MANY_ALIASES"
+    http_status = 400
+
+
+class QueryTooLarge(RapportError):
+    code = "QUERY_TOO_LARGE"
+    http_status = 400
+
+
+class PersistedQueryNotFound(RapportError):
+    code = "PERSISTED_QUERY_NOT_FOUND"
+    http_status = 400
 
 
 class BadRequest(RapportError):
@@ -238,3 +332,39 @@ class DatabaseUnavailable(RapportError):
 class ConfigurationError(RapportError):
     code = "CONFIGURATION_ERROR"
     http_status = 500
+
+
+class DeliveryFailed(RapportError):
+    """An outbound webhook or robot did not accept an event; the job retries it with backoff."""
+
+    code = "DELIVERY_FAILED"
+    http_status = 502
+
+
+class DecryptionFailed(RapportError):
+    """An encrypted value cannot be opened: its key is missing or wrong, or the value was
+    altered or moved to another row or field (AES-GCM authenticates both)."""
+
+    code = "DECRYPTION_FAILED"
+    http_status = 500
+
+
+class PluginInvalid(RapportError):
+    """Installed plug-in packages fail validation; every problem names its plug-in."""
+
+    code = "PLUGIN_INVALID"
+    http_status = 500
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        self.problems = tuple(problems)
+        lines = "\n".join(f"  - plug-in {name}: {text}" for name, text in self.problems)
+        super().__init__(
+            f"{len(self.problems)} problem(s) in the installed plug-ins:\n{lines}",
+            hint="Fix or uninstall (pip uninstall) each named plug-in package, then start again.",
+            details={"problems": [{"plugin": n, "message": t} for n, t in self.problems]},
+        )
+
+
+class PluginNotAllowed(RapportError):
+    code = "PLUGIN_NOT_ALLOWED"
+    http_status = 403

@@ -19,6 +19,9 @@ from typing import Any
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.crypto.fields import FieldSealer
+from rapport.crypto.keys import default_keyring
+from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
@@ -32,6 +35,9 @@ from rapport.sql.ddl import create_model_ddl
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "metadata"
 SCHEMA = "tenant_readpath"
+# A catalog tenant row backs the schema: sensitive values are sealed under its data key, and
+# writes append audit entries to the catalog.
+TENANT_ID = "0e5a3f6c-7a54-4d3c-9c1e-5f2b8b1d0a01"
 PRINCIPAL = Principal(tenant="readpath", subject="user-1", roles=frozenset({"admin"}))
 
 _KINDS = {"trainer": 1, "course": 2, "trainee": 3, "enrollment": 4, "employee": 5, "complaint": 6}
@@ -319,6 +325,15 @@ async def _insert(database: Database, table: str, rows: list[dict[str, Any]]) ->
         await database.execute(sql, *row.values())
 
 
+async def _sealed(database: Database, kind: str, n: int, value: Any) -> bytes | None:
+    """A sensitive value as the RecordWriter stores it (sealed under the tenant's data key)."""
+    model = compile_model(read_folder(FIXTURES))
+    field = model.entity("complaints/complaint").field("salary")
+    async with database.transaction() as conn:
+        key = await default_keyring().for_write(conn, TENANT_ID)
+    return FieldSealer(key).seal(field, uuid_of(kind, n), value)
+
+
 def _json(value: Any) -> str | None:
     return None if value is None else json.dumps(value)
 
@@ -427,7 +442,7 @@ async def seed(database: Database) -> None:
                 "submitter_id": uuid.UUID(uuid_of("employee", c["submitter"]))
                 if c["submitter"]
                 else None,
-                "salary": c["salary"],
+                "salary": await _sealed(database, "complaint", c["n"], c["salary"]),
                 "due_at": c["due_at"],
             }
             for c in COMPLAINTS
@@ -443,6 +458,14 @@ def rapport_model() -> Model:
 @pytest.fixture(scope="module")
 async def seeded(database: Database, rapport_model: Model) -> Database:
     """The module's database with the tenant schema built and seeded."""
+    await migrate(database)
+    await database.execute(
+        "INSERT INTO rapport.tenants (id, slug, name, schema_name) VALUES ($1, $2, $3, $4)",
+        uuid.UUID(TENANT_ID),
+        "readpath",
+        "Read path",
+        SCHEMA,
+    )
     await database.execute(f"CREATE SCHEMA {quote_ident(SCHEMA)}")
     for statement in create_model_ddl(SCHEMA, rapport_model):
         await database.execute(statement)
@@ -453,7 +476,7 @@ async def seeded(database: Database, rapport_model: Model) -> Database:
 @pytest.fixture(scope="module")
 async def tenant_api(seeded: Database, rapport_model: Model) -> AsyncIterator[TenantApi]:
     tenant = Tenant(
-        id=str(uuid.uuid4()),
+        id=TENANT_ID,
         slug="readpath",
         name="Read path",
         schema=SCHEMA,

@@ -31,6 +31,9 @@ from graphql import (
 )
 
 from rapport.auth.principal import Principal
+from rapport.crypto.cipher import key_id_of
+from rapport.crypto.fields import open_value
+from rapport.crypto.keys import default_keyring
 from rapport.db.database import Database
 from rapport.errors import FieldError, RapportError, ValidationFailed
 from rapport.expr import evaluate, parse_where
@@ -74,6 +77,7 @@ class Context:
     schema: str
     model: Model
     variables: dict[str, Any]
+    tenant_id: str = ""  # whose data keys open sensitive values
 
 
 @dataclass
@@ -103,7 +107,22 @@ class Group:
 
 async def _rows(ctx: Context, entity: EntityDef, where: str = "", *args: Any) -> list[Record]:
     sql = f"SELECT * FROM {qualified(ctx.schema, entity.table)} {where}"
-    return [Record(entity, _decode(entity, dict(r))) for r in await ctx.db.fetch(sql, *args)]
+    rows = [_decode(entity, dict(r)) for r in await ctx.db.fetch(sql, *args)]
+    return [Record(entity, await _opened(ctx, entity, row)) for row in rows]
+
+
+async def _opened(ctx: Context, entity: EntityDef, row: dict[str, Any]) -> dict[str, Any]:
+    """Sensitive columns hold sealed bytes; the reference reads their plaintext."""
+    for field in entity.fields:
+        raw = row.get(field.column) if field.sensitive and field.column else None
+        if raw is None or field.column is None:
+            continue
+        async with ctx.db.acquire() as conn:
+            keys = await default_keyring().for_read(conn, ctx.tenant_id, [key_id_of(raw)])
+        value = json.loads(open_value(keys, raw, str(row["id"]), field.name))
+        decimal = field.kind in (FieldKind.DECIMAL, FieldKind.MONEY)
+        row[field.column] = Decimal(value) if decimal else value
+    return row
 
 
 async def _by_id(ctx: Context, entity: EntityDef, id: Any) -> Record | None:
@@ -523,6 +542,7 @@ async def reference_execute(
         schema=api.tenant.schema,
         model=api.model,
         variables=variables_for(principal, now=dt.datetime.now(dt.UTC)),
+        tenant_id=api.tenant.id,
     )
     result = execute(
         api.schema,

@@ -85,3 +85,34 @@ def test_a_contributed_name_may_not_shadow_an_entity_field() -> None:
 
     with pytest.raises(MetadataInvalid, match="root field courses is reserved"):
         build_schema(metadata, contributors=[clash])
+
+
+async def test_resolver_errors_keep_their_code_or_are_masked(database: Database) -> None:
+    from rapport.errors import VersionConflict
+
+    async def conflict(_root: object, _info: object) -> str:
+        raise VersionConflict("The record changed.", hint="Reload it.")
+
+    async def crash(_root: object, _info: object) -> str:
+        raise RuntimeError('relation "tenant_x.secret" does not exist')
+
+    def contribute_failures(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
+        return Contribution(
+            query={
+                "conflict": GraphQLField(GraphQLString, resolve=conflict),
+                "crash": GraphQLField(GraphQLString, resolve=crash),
+            }
+        )
+
+    metadata = TenantMetadata.of(compile_model(read_folder(FIXTURES)))
+    schema = build_schema(metadata, version=1, contributors=[contribute_failures])
+    api = TenantApi(TENANT, metadata, schema)
+    outcome = await api.execute(database, GraphQLRequest("{ conflict crash }"), ALICE)
+    body = json.loads(outcome.body)
+    assert body["data"] == {"conflict": None, "crash": None}
+    by_path = {e["path"][0]: e for e in body["errors"]}
+    assert by_path["conflict"]["message"] == "The record changed."
+    assert by_path["conflict"]["extensions"] == {"code": "VERSION_CONFLICT", "hint": "Reload it."}
+    assert by_path["crash"]["message"] == "Internal server error."
+    assert by_path["crash"]["extensions"] == {"code": "INTERNAL"}
+    assert "secret" not in outcome.body.decode()

@@ -190,7 +190,13 @@ def test_kernel_documents_ship_as_package_data() -> None:
     documents = kernel_documents()
 
     # then
-    assert [d.id for d in documents] == ["core/attachment", "core/comment", "core/task"]
+    assert [d.id for d in documents] == [
+        "core/attachment",
+        "core/comment",
+        "core/form_submission",
+        "core/notification",
+        "core/task",
+    ]
     assert {d.source for d in documents} == {"kernel"}
     assert documents[0].location == "rapport/_data/metadata/core/attachment.json"
     assert kernel_documents() is documents  # read once

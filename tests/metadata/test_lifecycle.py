@@ -567,3 +567,25 @@ async def test_publish_added_field_on_100k_rows(db: Database, slug: str) -> None
     assert result.version == 3
     assert await db.fetchval(f"SELECT count(*) FROM {course} WHERE room = 'A-1'") == 100_000
     assert json.loads(json.dumps(result.plan.as_dict()))[0]["destructive"] is False
+
+
+async def test_stored_documents_keep_their_field_order(db: Database, slug: str) -> None:
+    # given an entity whose fields are not in alphabetical or length order
+    body = {
+        "$id": "order/item",
+        "type": "object",
+        "properties": {
+            "zulu": {"type": "string"},
+            "alpha": {"type": "string"},
+            "mike": {"type": "integer"},
+            "b": {"type": "boolean"},
+        },
+    }
+    # when it is published and read back (the runtime's path) and exported
+    await publish(db, slug, documents_from_json([body]), actor="test")
+    _, metadata = await load_published(db, slug)
+    # then field order is the document's
+    fields = [f.name for f in metadata.model.entity("order/item").fields]
+    assert fields == ["zulu", "alpha", "mike", "b"]
+    exported = await export(db, slug)
+    assert list(exported[0].as_json()["properties"]) == ["zulu", "alpha", "mike", "b"]

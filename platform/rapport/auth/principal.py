@@ -19,6 +19,8 @@ class Principal:
     subject: str  # user id or API client id
     roles: frozenset[str]
     attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    # The access token's jti (logout revokes it); None for API keys and internal principals.
+    token_id: str | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

@@ -209,7 +209,13 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
         raise Unauthenticated(
             "The access token's 'tenant' claim is not a tenant slug.", hint=_ISSUE_HINT
         )
-    return Principal(tenant=tenant, subject=subject, roles=frozenset(roles))
+    jti = claims.get("jti")
+    return Principal(
+        tenant=tenant,
+        subject=subject,
+        roles=frozenset(roles),
+        token_id=jti if isinstance(jti, str) else None,
+    )
 
 
 def _expired_at(token: str) -> str:

@@ -14,10 +14,18 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from rapport.cli import audit as audit_command
+from rapport.cli import form as form_command
+from rapport.cli import jobs as jobs_command
+from rapport.cli import keys as keys_command
 from rapport.cli import metadata as metadata_command
+from rapport.cli import org as org_command
+from rapport.cli import plugin as plugin_command
 from rapport.cli import serve as serve_command
 from rapport.cli import tenant as tenant_command
 from rapport.cli import token as token_command
+from rapport.cli import user as user_command
+from rapport.cli import worker as worker_command
 from rapport.cli._common import fail
 from rapport.errors import RapportError
 from rapport.settings import Settings
@@ -40,7 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve_command.register(commands)
     tenant_command.register(commands)
     token_command.register(commands)
+    user_command.register(commands)
     metadata_command.register(commands)
+    plugin_command.register(commands)
+    org_command.register(commands)
+    form_command.register(commands)
+    worker_command.register(commands)
+    jobs_command.register(commands)
+    audit_command.register(commands)
+    keys_command.register(commands)
     return parser
 
 
@@ -48,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        level=logging.INFO if args.command in ("serve", "worker") else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -12,7 +12,13 @@ from rapport.cli._common import actor, print_table, with_database
 from rapport.db.database import Database
 from rapport.errors import MetadataInvalid, MetadataProblem
 from rapport.metadata import lifecycle
-from rapport.metadata.documents import Document, documents_from_json, read_folder, write_folder
+from rapport.metadata.documents import (
+    Document,
+    DocumentKind,
+    documents_from_json,
+    read_folder,
+    write_folder,
+)
 from rapport.settings import Settings
 
 __all__ = ["read_paths", "register"]
@@ -96,6 +102,13 @@ def _read_file(path: Path) -> tuple[Document, ...]:
             [MetadataProblem(where, "", f"not valid JSON: {exc}", "Fix the JSON syntax.")]
         ) from None
     items = body if isinstance(body, list) else [body]
+    kind = DocumentKind.of_file(path.name)
+    if kind is not DocumentKind.ENTITY:
+        # The file name says the kind (x.form.json), as it does inside a folder.
+        items = [
+            {"kind": kind.value, "body": item} if isinstance(item, dict) and "$id" in item else item
+            for item in items
+        ]
     try:
         return documents_from_json(items)
     except MetadataInvalid as exc:

@@ -147,6 +147,17 @@ class _Parser:
             return self.computed(field, value, entity, path)
         if field.column is None:
             return self.fail(path, f"field {field.name} cannot be filtered on", "UNKNOWN_FIELD")
+        if field.sensitive and not (isinstance(value, Mapping) and set(value) <= {"_is_null"}):
+            # Values are sealed per record (AES-GCM, random nonce): SQL sees only ciphertext,
+            # so comparing them would silently match nothing. A keyed blind index could allow
+            # equality later.
+            return self.fail(
+                path,
+                f"field {field.name} is encrypted at rest (x-sensitive), so it cannot be "
+                "compared in a filter or rule; only _is_null is allowed. Filter on another "
+                "field instead",
+                "SENSITIVE",
+            )
         return self.comparisons(
             field.name, field.column, field.kind, field.enum_values, value, path
         )

@@ -24,7 +24,7 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.exceptions import MissingQueryError
-from strawberry.extensions import DisableIntrospection, MaxAliasesLimiter, QueryDepthLimiter
+from strawberry.extensions import AddValidationRules, DisableIntrospection, MaxTokensLimiter
 from strawberry.scalars import JSON
 from strawberry.schema.config import StrawberryConfig
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
@@ -35,7 +35,11 @@ from strawberry.types.graphql import OperationType
 from rapport.auth.principal import Principal
 from rapport.db.tenants import Tenant, create_tenant, get_tenant, list_tenants
 from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
+from rapport.forms.preview import preview, preview_document
+from rapport.graphql.admin_identity import IdentityMutation, IdentityQuery
+from rapport.graphql.admin_plugins import PluginMutation, PluginQuery
 from rapport.graphql.http import serve_graphql
+from rapport.graphql.limits import limit_rules
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.metadata import lifecycle
 from rapport.metadata.documents import Document, documents_from_json
@@ -213,6 +217,24 @@ async def _export(info: AdminInfo, version: int | None = None) -> JSON:
     return _bodies(await lifecycle.export(ctx.services.db, ctx.tenant_slug(), version))
 
 
+async def _form_preview(
+    info: AdminInfo,
+    id: str | None = None,
+    document: JSON | None = None,
+    locale: str | None = None,
+) -> JSON:
+    ctx = info.context
+    if (id is None) == (document is None):
+        raise BadRequest(
+            "Pass either `id` (a published form) or `document` (a form document to try).",
+            hint='formPreview(id: "training/course", locale: "zh") or formPreview(document: {...}).',
+        )
+    _tenant, metadata = await lifecycle.load_published(ctx.services.db, ctx.tenant_slug())
+    if document is not None:
+        return JSON(preview_document(metadata, document, locale))
+    return JSON(preview(metadata, id or "", locale))
+
+
 async def _tenants(info: AdminInfo) -> list[TenantInfo]:
     info.context.require_operator()
     return [TenantInfo.of(t) for t in await list_tenants(info.context.services.db)]
@@ -269,7 +291,7 @@ async def _create_tenant(info: AdminInfo, slug: str, name: str | None = None) ->
 
 
 @strawberry.type
-class Query:
+class Query(IdentityQuery, PluginQuery):
     tenant: TenantInfo = strawberry.field(resolver=_tenant, description="The token's tenant.")
     metadata_versions: list[MetadataVersion] = strawberry.field(
         resolver=_metadata_versions, description="Every published version, oldest first."
@@ -289,10 +311,16 @@ class Query:
     tenants: list[TenantInfo] = strawberry.field(
         resolver=_tenants, description="All tenants (operators only)."
     )
+    form_preview: JSON = strawberry.field(
+        resolver=_form_preview,
+        description="A form compiled for a locale: {id, locale, retired, jsonSchema, uiSchema}. "
+        "`id` previews a published form (an entity id: its default form); `document` compiles "
+        "a form document with the published metadata (METADATA_INVALID lists its problems).",
+    )
 
 
 @strawberry.type
-class Mutation:
+class Mutation(IdentityMutation, PluginMutation):
     save_draft: JSON = strawberry.mutation(
         resolver=_save_draft,
         description="Validate documents and store them as the draft; nothing is applied.",
@@ -325,19 +353,20 @@ class AdminSchema(strawberry.Schema):
 
 
 def build_admin_schema(settings: Settings) -> AdminSchema:
-    production = settings.is_production
-    # Factories: strawberry makes a fresh extension instance per operation.
+    limits = settings.query_limits
+    # The tenant endpoint's depth, cost and alias rules (rapport.graphql.limits), with the same
+    # stable codes. Factories: strawberry makes a fresh extension instance per operation.
     extensions: list[Any] = [
-        lambda: QueryDepthLimiter(max_depth=10),
-        lambda: MaxAliasesLimiter(max_alias_count=30),
+        lambda: AddValidationRules(list(limit_rules(limits))),
+        lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
     ]
-    if production:
+    if not limits.introspection:
         extensions.append(DisableIntrospection)
     return AdminSchema(
         query=Query,
         mutation=Mutation,
         extensions=extensions,
-        config=StrawberryConfig(disable_field_suggestions=production),
+        config=StrawberryConfig(disable_field_suggestions=not limits.suggestions),
     )
 
 
@@ -348,11 +377,19 @@ async def admin_endpoint(request: Request) -> Response:
     )
 
 
+# Tenant roles that may reach the admin API; each field checks its own role (separation of
+# duties: rapport.auth.duties), so e.g. an audit_admin gets no metadata or user fields.
+_ADMIN_API_ROLES = frozenset({"admin", "system_admin", "security_admin", "audit_admin"})
+
+
 def _admin_or_operator(principal: Principal) -> None:
-    if principal.is_operator or (principal.tenant is not None and principal.is_admin):
+    if principal.is_operator or (
+        principal.tenant is not None and principal.roles & _ADMIN_API_ROLES
+    ):
         return
     raise Forbidden(
-        "The admin API needs a tenant token with the admin role, or an operator token.",
+        "The admin API needs a tenant token with an administrator role (admin, system_admin, "
+        "security_admin, audit_admin), or an operator token.",
         hint="Issue one with `rapport token issue --tenant SLUG --role admin`.",
     )
 

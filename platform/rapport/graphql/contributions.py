@@ -20,10 +20,15 @@ from typing import TYPE_CHECKING
 
 from graphql import GraphQLField
 
+from rapport.audit.graphql import contribute_audit
 from rapport.auth.principal import Principal
 from rapport.db.database import Database
+from rapport.forms.graphql import contribute_forms
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
+from rapport.notify.graphql import contribute_notifications
+from rapport.plugins.graphql import contribute_plugins
+from rapport.workflow.graphql import contribute as contribute_workflows
 
 if TYPE_CHECKING:
     from rapport.graphql.executor import TenantApi
@@ -61,4 +66,10 @@ class RequestContext:
 
 
 # Every capability's contributor, in the order their fields appear in the schema.
-CONTRIBUTORS: tuple[Contributor, ...] = ()
+CONTRIBUTORS: tuple[Contributor, ...] = (
+    contribute_forms,
+    contribute_workflows,
+    contribute_notifications,
+    contribute_audit,
+    contribute_plugins,  # last: the fields of the plug-ins installed in the tenant
+)

@@ -17,6 +17,7 @@ graphql-core's ordinary ``execute``.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import inspect
 import json
@@ -43,11 +44,17 @@ from graphql import (
 from graphql.execution.values import VariableValues
 from opentelemetry import trace
 
+from rapport.auth.permissions.access import Access, access_for
+from rapport.auth.permissions.attributes import (
+    AttributeProvider,
+    PrincipalAttributes,
+    user_variables,
+)
 from rapport.auth.principal import Principal
+from rapport.crypto.reading import SensitiveReads, contains_sealed, open_sealed
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import Tenant
-from rapport.errors import BadRequest, MethodNotAllowed, RapportError
-from rapport.expr.variables import variables_for
+from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
 from rapport.graphql.contributions import RequestContext
 from rapport.graphql.planner import EntityIndex, Planner, collect_fields
 from rapport.graphql.prepared import Lru, PreparedDocument, prepare
@@ -57,6 +64,7 @@ from rapport.graphql.types.roles import ROLE, MutationRoot
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.validation import Validators
 from rapport.records.writer import RecordWriter
+from rapport.settings import GraphQLLimitSettings
 from rapport.sql import plan
 from rapport.sql.params import WRITTEN, RecordId, RecordIds, Written
 from rapport.sql.query import Statement, compile_root, expression_variables
@@ -68,16 +76,30 @@ _tracer = trace.get_tracer("rapport.graphql")
 
 DOCUMENT_CACHE_SIZE = 256
 PLAN_CACHE_SIZE = 512
+# Statements of plans whose expressions use $user: compiled once per distinct set of values.
+USER_STATEMENT_CACHE_SIZE = 64
 _NULL = b"null"
 
 
-def build_tenant_api(tenant: Tenant, metadata: TenantMetadata) -> TenantApi:
+def build_tenant_api(
+    tenant: Tenant, metadata: TenantMetadata, *, limits: GraphQLLimitSettings | None = None
+) -> TenantApi:
     """The GraphQL API of ``tenant`` at the metadata version ``metadata`` was published as."""
     schema = build_schema(metadata, version=tenant.metadata_version)
-    return TenantApi(tenant, metadata, schema)
+    return TenantApi(tenant, metadata, schema, limits=limits)
 
 
 # -- the plan of one operation -------------------------------------------------------------------
+
+
+class _UserStatements:
+    """Statements of one plan whose expressions use $user/$now, by the variables' values."""
+
+    __slots__ = ("by_values", "used")
+
+    def __init__(self) -> None:
+        self.used: list[str] | None = None  # the variables the plan uses, sorted
+        self.by_values: Lru[str, Statement] = Lru(USER_STATEMENT_CACHE_SIZE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +113,9 @@ class _Read:
     root: plan.RootPlan | None
     statement: Statement | None
     error: RapportError | None
+    statements: _UserStatements = dataclasses.field(
+        default_factory=lambda: _UserStatements(), compare=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +128,9 @@ class _Write:
     read: plan.RootPlan | None  # reads the written record(s) back; None for delete
     statement: Statement | None
     error: RapportError | None
+    statements: _UserStatements = dataclasses.field(
+        default_factory=lambda: _UserStatements(), compare=False
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,16 +161,28 @@ class _OperationPlan:
 class TenantApi:
     """One tenant's GraphQL schema and its compiled execution, at one metadata version."""
 
-    def __init__(self, tenant: Tenant, metadata: TenantMetadata, schema: GraphQLSchema) -> None:
+    def __init__(
+        self,
+        tenant: Tenant,
+        metadata: TenantMetadata,
+        schema: GraphQLSchema,
+        attributes: AttributeProvider | None = None,
+        *,
+        limits: GraphQLLimitSettings | None = None,
+    ) -> None:
         self.tenant = tenant
+        self.limits = limits  # operation limits, checked once per query text (prepare)
+        # Supplies $user.<attribute> (default: the attributes the principal carries).
+        self.attributes: AttributeProvider = attributes or PrincipalAttributes()
         self.metadata = metadata
         self.model = metadata.model
         self.schema = schema
         self.version = tenant.metadata_version
         self._documents: Lru[str, PreparedDocument] = Lru(DOCUMENT_CACHE_SIZE)
-        self._plans: Lru[tuple[str, str | None, str, tuple[bool, ...]], _OperationPlan] = Lru(
-            PLAN_CACHE_SIZE
-        )
+        # Keyed by the role set too: permissions shape the plan (None: admin, no rules).
+        self._plans: Lru[
+            tuple[str, str | None, str, tuple[bool, ...], tuple[str, ...] | None], _OperationPlan
+        ] = Lru(PLAN_CACHE_SIZE)
         self._index = EntityIndex(self.model)
         self._validators: Validators | None = None
         self._writer: RecordWriter | None = None
@@ -185,8 +225,17 @@ class TenantApi:
             )
             if isinstance(coerced, list):
                 return _request_errors([_with_code(e.formatted) for e in coerced])
+            if principal.tenant != self.tenant.slug:
+                # The HTTP layer picks the API by the token's tenant; this guards every other
+                # caller: rules are per tenant, and so is the data.
+                raise Forbidden(
+                    f"A principal of tenant {principal.tenant!r} cannot use the API of tenant "
+                    f"{self.tenant.slug!r}.",
+                    hint="Use a token of this tenant.",
+                )
+            access = access_for(principal, self.metadata)
             operation_plan = self._plan(
-                prepared, operation, request, raw_variables, coerced.coerced
+                prepared, operation, request, raw_variables, coerced.coerced, access
             )
             run = _Run(self, db, principal, prepared, operation, raw_variables, coerced)
             if kind is OperationType.MUTATION:
@@ -198,7 +247,7 @@ class TenantApi:
     def _prepared(self, query: str) -> PreparedDocument:
         prepared = self._documents.get(query)
         if prepared is None:
-            prepared = prepare(self.schema, query)
+            prepared = prepare(self.schema, query, self.limits)
             self._documents.put(query, prepared)
         return prepared
 
@@ -221,15 +270,17 @@ class TenantApi:
         request: GraphQLRequest,
         raw: Mapping[str, Any],
         coerced: Mapping[str, Any],
+        access: Access | None,
     ) -> _OperationPlan:
         usage = prepared.usage(operation)
         shape = json.dumps([[n in raw, raw.get(n)] for n in usage.shape], default=str)
         nulls = tuple(coerced.get(n) is None for n in usage.values)
         name = operation.name.value if operation.name else None
-        key = (request.query, name, shape, nulls)
+        roles = None if access is None else tuple(sorted(access.roles))
+        key = (request.query, name, shape, nulls, roles)
         found = self._plans.get(key)
         if found is None:
-            found = self._build_plan(prepared, operation, raw, coerced)
+            found = self._build_plan(prepared, operation, raw, coerced, access)
             self._plans.put(key, found)
         return found
 
@@ -239,9 +290,15 @@ class TenantApi:
         operation: OperationDefinitionNode,
         raw: Mapping[str, Any],
         coerced: Mapping[str, Any],
+        access: Access | None,
     ) -> _OperationPlan:
         planner = Planner(
-            self._index, prepared.fragments, coerced, raw, operation.variable_definitions or ()
+            self._index,
+            prepared.fragments,
+            coerced,
+            raw,
+            operation.variable_definitions or (),
+            access=access,
         )
         mutation = operation.operation is OperationType.MUTATION
         root_type = self.schema.mutation_type if mutation else self.schema.query_type
@@ -301,9 +358,13 @@ class TenantApi:
         try:
             selection = planner.selection(object_type, nodes, entity, ())
             if role.action == "createMany":
-                read = plan.RecordsById(entity, RecordIds(Written(), ("inputs",)), selection)
+                read = plan.RecordsById(
+                    entity, RecordIds(Written(), ("inputs",)), selection, planner.row_rule(entity)
+                )
             else:
-                read = plan.SingleQuery(entity, RecordId(Written(), ("id",)), selection)
+                read = plan.SingleQuery(
+                    entity, RecordId(Written(), ("id",)), selection, planner.row_rule(entity)
+                )
             statement = self._compiled(read)
         except RapportError as error:  # invalid arguments in the selection
             return _Write(key, nodes[0], non_null, field, role, None, None, error)
@@ -337,6 +398,7 @@ class _Run:
         self.errors: list[dict[str, Any]] = []
         self.data_is_null = False
         self._expression_variables: dict[str, Any] | None = None
+        self.sensitive = SensitiveReads()  # sensitive fields this request opened, for the audit
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -365,7 +427,32 @@ class _Run:
             for read in reads:
                 if read.key not in results:
                     results[read.key] = self._fail(error, read.key, read.node, read.non_null)
+        if self.sensitive:
+            # Reads run outside a transaction; the audit entry gets its own short one right
+            # after. If it cannot be written, the values are withheld: no unaudited reads.
+            try:
+                async with self.db.transaction() as conn:
+                    await self._audit_reads(conn)
+            except Exception as error:
+                for read in reads:
+                    results[read.key] = self._fail(error, read.key, read.node, read.non_null)
         return results
+
+    async def _audit_reads(self, conn: Connection) -> None:
+        await self.sensitive.record(
+            conn,
+            tenant_id=self.api.tenant.id,
+            actor=self.principal.subject,
+            via="graphql",
+            extra={"operation": self.operation.name.value} if self.operation.name else None,
+        )
+
+    async def _opened(self, conn: Connection, text: str) -> str:
+        """``text`` with its sensitive values decrypted (only when it holds any)."""
+        if not contains_sealed(text):
+            return text
+        keyring = self.api.writer.keyring
+        return await open_sealed(conn, keyring, self.api.tenant.id, text, self.sensitive)
 
     async def _read(self, conn: Connection, read: _Read) -> bytes:
         try:
@@ -373,8 +460,10 @@ class _Run:
                 raise read.error
             if read.root is None:  # pragma: no cover - error is set then
                 raise RapportError("the field has no plan")
-            statement = read.statement or self._compile(read.root)
+            statement = read.statement or self._compile(read.root, read.statements)
             text = await conn.fetchval(statement.sql, *statement.arguments(self.values))
+            if text is not None:
+                text = await self._opened(conn, text)
         except Exception as error:
             return self._fail(error, read.key, read.node, read.non_null)
         return _NULL if text is None else cast(str, text).encode()
@@ -401,9 +490,13 @@ class _Run:
                 written = await self._change(conn, write, arguments)
                 if write.read is None:
                     return json.dumps(written).encode()
-                statement = write.statement or self._compile(write.read)
+                statement = write.statement or self._compile(write.read, write.statements)
                 values = plan.RequestValues(self.values.variables, {WRITTEN: written})
                 text = await conn.fetchval(statement.sql, *statement.arguments(values))
+                if text is not None:
+                    text = await self._opened(conn, text)
+                    if self.sensitive:  # the read-back is audited with the change
+                        await self._audit_reads(conn)
         except Exception as error:
             return self._fail(error, write.key, write.node, write.non_null)
         return _NULL if text is None else cast(str, text).encode()
@@ -438,15 +531,33 @@ class _Run:
 
     # -- shared ------------------------------------------------------------------------------
 
-    def _compile(self, root: plan.RootPlan) -> Statement:
+    def _compile(self, root: plan.RootPlan, statements: _UserStatements) -> Statement:
+        """The statement of a plan whose expressions use $user/$now variables. Their values
+        are bound as parameters, so the statement is reused for every request with the same
+        values (a user's row rules), unless it reads $now."""
         if self._expression_variables is None:
-            self._expression_variables = variables_for(self.principal, now=dt.datetime.now(dt.UTC))
-        return compile_root(
-            root,
-            schema=self.api.tenant.schema,
-            model=self.api.model,
-            variables=self._expression_variables,
+            self._expression_variables = user_variables(
+                self.principal, now=dt.datetime.now(dt.UTC), provider=self.api.attributes
+            )
+        variables = self._expression_variables
+        used = statements.used
+        if used is None:
+            used = statements.used = sorted(expression_variables(root))
+        for name in used:
+            # An attribute the user does not have is null: its rules match nothing.
+            variables.setdefault(name, None)
+        key = None
+        if "now" not in used:
+            key = json.dumps([[n, variables.get(n)] for n in used], default=str)
+            found = statements.by_values.get(key)
+            if found is not None:
+                return found
+        statement = compile_root(
+            root, schema=self.api.tenant.schema, model=self.api.model, variables=variables
         )
+        if key is not None:
+            statements.by_values.put(key, statement)
+        return statement
 
     def _fail(self, error: Exception, key: str, node: FieldNode, non_null: bool) -> bytes:
         if isinstance(error, RapportError):
@@ -480,7 +591,7 @@ class _Run:
             self.api.schema, document, variable_values=self.raw_variables, context_value=context
         )
         result = await outcome if inspect.isawaitable(outcome) else outcome
-        self.errors.extend(_with_code(e.formatted) for e in result.errors or ())
+        self.errors.extend(_resolver_error(e) for e in result.errors or ())
         if result.data is None:
             self.data_is_null = True
             return {entry.key: _NULL for entry in entries}
@@ -514,6 +625,23 @@ class _Run:
 
 def _bad_request(message: str) -> dict[str, Any]:
     return {"message": message, "extensions": {"code": BadRequest.code}}
+
+
+def _resolver_error(error: GraphQLError) -> dict[str, Any]:
+    """A resolver's error as the client sees it: a RapportError keeps its code and hint; any
+    other exception is logged and masked (its text may hold SQL or internals)."""
+    original = error.original_error
+    formatted = dict(error.formatted)
+    if isinstance(original, RapportError):
+        formatted["message"] = original.message
+        formatted["extensions"] = original.extensions()
+        return formatted
+    if original is not None and not isinstance(original, GraphQLError):
+        _log.error("GraphQL resolver failed at %s", error.path, exc_info=original)
+        formatted["message"] = "Internal server error."
+        formatted["extensions"] = {"code": "INTERNAL"}
+        return formatted
+    return _with_code(formatted)
 
 
 def _with_code(formatted: Mapping[str, Any]) -> dict[str, Any]:

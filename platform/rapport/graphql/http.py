@@ -11,7 +11,8 @@ The transport follows the GraphQL-over-HTTP specification:
   errors answer 400) or ``application/json`` (request errors answer 200, as legacy clients
   expect); no ``Accept`` or ``*/*`` means ``application/json``; anything else is 406.
 - Bodies over :data:`MAX_BODY_BYTES` are refused with 413.
-- ``Authorization: Bearer <jwt>`` names the principal; a missing or bad token answers 401 with
+- ``Authorization: Bearer <jwt>`` (or an API key, or an OIDC token: :mod:`rapport.auth.
+  authenticate`) names the principal; a missing or bad token answers 401 with
   ``WWW-Authenticate: Bearer`` and a GraphQL error body whose ``extensions.code`` is
   ``UNAUTHENTICATED``.
 
@@ -39,6 +40,7 @@ from rapport.errors import (
     RapportError,
     Unauthenticated,
 )
+from rapport.graphql.limits import PersistedOperations
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 
 if TYPE_CHECKING:
@@ -103,38 +105,43 @@ def error_body(*errors: RapportError) -> bytes:
 
 async def graphql_endpoint(request: Request) -> Response:
     """``/graphql``: the tenant API of the token's tenant."""
-    return await serve_graphql(request, gate=_tenant_admin, execute=_execute_tenant)
+    return await serve_graphql(
+        request, gate=_tenant_member, execute=_execute_tenant, persisted=True
+    )
 
 
-def _tenant_admin(principal: Principal) -> None:
+def _tenant_member(principal: Principal) -> None:
     if principal.tenant is None:
         raise Forbidden(
             "An operator token has no tenant, so it cannot read or write tenant data.",
             hint="Use /graphql/admin to manage tenants, or issue a tenant token "
             "(`rapport token issue --tenant SLUG --role admin`).",
         )
-    if not principal.is_admin:
-        # Issue 3 brings per-role permissions; until then only admins may use the tenant API.
-        raise Forbidden(
-            f"Roles {sorted(principal.roles)} may not use the tenant API yet; only 'admin' may.",
-            hint="Use a token with the admin role (`rapport token issue --tenant SLUG --role "
-            "admin`).",
-        )
+    # Any role of the tenant may use its API: permission documents decide what it reads and
+    # writes (rapport.auth.permissions); a role without rules sees no records.
 
 
 async def _execute_tenant(
     svc: Services, operation: GraphQLRequest, principal: Principal
 ) -> ExecutionOutcome:
-    if principal.tenant is None:  # _tenant_admin refused it already; this narrows the type
+    if principal.tenant is None:  # _tenant_member refused it already; this narrows the type
         raise Forbidden("An operator token has no tenant.")
     api = await svc.runtimes.get(principal.tenant)
     return await api.execute(svc.db, operation, principal)
 
 
 async def serve_graphql(
-    request: Request, *, gate: Gate, execute: Executor, title: str = "Rapport"
+    request: Request,
+    *,
+    gate: Gate,
+    execute: Executor,
+    title: str = "Rapport",
+    persisted: bool = False,
 ) -> Response:
-    """One GraphQL-over-HTTP exchange: negotiate, read, authenticate, execute, answer."""
+    """One GraphQL-over-HTTP exchange: negotiate, read, authenticate, execute, answer.
+
+    ``persisted``: this endpoint obeys the persisted-operation allow-list when one is set.
+    """
     media_type = APPLICATION_JSON
     try:
         svc = services(request)
@@ -142,9 +149,9 @@ async def serve_graphql(
             return HTMLResponse(graphiql_page(str(request.url.path), title))
         media_type = _negotiated(request)
         _check_content_type(request)
-        principal = svc.tokens.verify(_bearer(request))
+        principal = await svc.auth.authenticate(request.headers)
         gate(principal)
-        operation = await _read_operation(request)
+        operation = await _read_operation(request, svc.persisted if persisted else None)
         outcome = await execute(svc, operation, principal)
     except _Refused as refused:
         return _error_response(refused.status, media_type, refused.error, refused.headers)
@@ -286,20 +293,9 @@ def _check_content_type(request: Request) -> None:
         )
 
 
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if header is None:
-        return None
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated(
-            "The Authorization header is not `Bearer <token>`.",
-            hint="Send `Authorization: Bearer <token>` with a token from `rapport token issue`.",
-        )
-    return token.strip()
-
-
-async def _read_operation(request: Request) -> GraphQLRequest:
+async def _read_operation(
+    request: Request, persisted: PersistedOperations | None
+) -> GraphQLRequest:
     if request.method == "GET":
         params: Mapping[str, Any] = {
             "query": request.query_params.get("query"),
@@ -307,7 +303,7 @@ async def _read_operation(request: Request) -> GraphQLRequest:
             "variables": _json_param(request.query_params.get("variables"), "variables"),
             "extensions": _json_param(request.query_params.get("extensions"), "extensions"),
         }
-        return _operation(params, allow_mutations=False)
+        return _operation(_allowed(params, persisted), allow_mutations=False)
     body = await _read_body(request)
     try:
         params = json.loads(body)
@@ -315,7 +311,14 @@ async def _read_operation(request: Request) -> GraphQLRequest:
         raise _bad(f"The request body is not valid JSON: {exc}.") from None
     if not isinstance(params, dict):
         raise _bad("The request body must be a JSON object.")
-    return _operation(params, allow_mutations=True)
+    return _operation(_allowed(params, persisted), allow_mutations=True)
+
+
+def _allowed(params: Mapping[str, Any], persisted: PersistedOperations | None) -> Mapping[str, Any]:
+    """In allow-list mode, the listed text for the sent text or sha256Hash (else refused)."""
+    if persisted is None:
+        return params
+    return {**params, "query": persisted.resolve(params)}
 
 
 async def _read_body(request: Request) -> bytes:

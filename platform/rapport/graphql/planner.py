@@ -15,7 +15,7 @@ cache by those variables' values.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql import (
@@ -39,8 +39,10 @@ from graphql import (
     value_from_ast,
 )
 
+from rapport.auth.permissions.access import Access
+from rapport.auth.permissions.policy import MASK_TEXT, MASKABLE_KINDS, ReadPolicy, both
 from rapport.errors import FieldError, PathSegment, ValidationFailed
-from rapport.expr.ast import Expr
+from rapport.expr.ast import FALSE, TRUE, Expr
 from rapport.expr.parse import parse_where
 from rapport.graphql.types.aggregates import groupable_fields
 from rapport.graphql.types.ordering import sortable_fields
@@ -181,8 +183,11 @@ class Planner:
         variables: Mapping[str, Any],
         raw_variables: Mapping[str, Any],
         variable_definitions: Sequence[VariableDefinitionNode],
+        access: Access | None = None,
     ) -> None:
         self.index = index
+        # The principal's permissions; None for admins (nothing is added to the plan).
+        self.access = access
         self.model = index.model
         self.fragments = fragments
         self.variables = variables  # coerced
@@ -208,6 +213,7 @@ class Planner:
                 entity=entity,
                 id=RecordId(self._value_argument(field, node, "id"), ("id",)),
                 selection=self.selection(object_type, nodes, entity, ()),
+                where=self.row_rule(entity),
             )
         if isinstance(role, ListRoot):
             entity = self.model.entity(role.entity)
@@ -215,6 +221,32 @@ class Planner:
         if isinstance(role, AggregateRoot):
             return plan.AggregateQuery(self.aggregate(field, nodes, role))
         raise TypeError(f"root field {key} has no read role")  # pragma: no cover
+
+    # -- permissions ------------------------------------------------------------------------
+
+    def _policy(self, entity: EntityDef, action: str = "read") -> ReadPolicy | None:
+        return None if self.access is None else self.access.policy(entity, action)
+
+    def row_rule(self, entity: EntityDef) -> Expr | None:
+        """The principal's row rule on ``entity`` (None: every record)."""
+        policy = self._policy(entity)
+        return None if policy is None or policy.row == TRUE else policy.row
+
+    def _guard(
+        self,
+        node: plan.Column | plan.Computed | plan.File | plan.ToOne,
+        policy: ReadPolicy | None,
+        name: str,
+        kind: FieldKind | None,
+    ) -> plan.Node:
+        """``node`` as the field rules show it: as is, or behind a CASE on the row."""
+        if policy is None:
+            return node
+        access = policy.access(name)
+        if access.always:
+            return node
+        mask = MASK_TEXT if kind in MASKABLE_KINDS and access.masked != FALSE else None
+        return plan.Guarded(node.key, node, access.clear, access.masked if mask else None, mask)
 
     # -- records ----------------------------------------------------------------------------
 
@@ -232,6 +264,7 @@ class Planner:
         path: Path,
     ) -> tuple[plan.Node, ...]:
         result: list[plan.Node] = []
+        policy = self._policy(entity)
         for key, field_nodes in self._sub_fields(type_, nodes).items():
             name = field_nodes[0].name.value
             if name == "__typename":
@@ -240,36 +273,53 @@ class Planner:
             field, role = role_of(type_, name)
             field_path = (*path, key)
             if isinstance(role, ColumnValue):
-                result.append(plan.Column(key, role.column, role.kind))
+                secret = next(
+                    (f for f in entity.fields if f.sensitive and f.column == role.column), None
+                )
+                sealed = None if secret is None else (entity.id, secret.name)
+                stored = plan.Column(key, role.column, role.kind, sealed)
+                name_of = policy.field_of(role.column) if policy else ""
+                result.append(self._guard(stored, policy, name_of, role.kind))
             elif isinstance(role, ComputedValue):
-                result.append(plan.Computed(key, self.index.computed(entity, role.field)))
+                computed = plan.Computed(key, self.index.computed(entity, role.field))
+                result.append(self._guard(computed, policy, role.field, None))
             elif isinstance(role, FileValue):
-                result.append(self._file(key, role, field, field_nodes))
+                file = self._file(key, role, field, field_nodes)
+                name_of = policy.field_of(role.column) if policy else ""
+                result.append(self._guard(file, policy, name_of, None))
             elif isinstance(role, ToOne):
                 relation = entity.field(role.field)
                 if relation.relation is None or relation.column is None:  # pragma: no cover
                     raise TypeError(f"{entity.id}.{role.field} is not a relation")
                 target = self.model.entity(relation.relation.target)
                 target_type = _object_type(field)
-                result.append(
-                    plan.ToOne(
-                        key,
-                        target,
-                        relation.column,
-                        self.selection(target_type, field_nodes, target, field_path),
-                    )
+                to_one = plan.ToOne(
+                    key,
+                    target,
+                    relation.column,
+                    self.selection(target_type, field_nodes, target, field_path),
+                    where=self.row_rule(target),
                 )
+                result.append(self._guard(to_one, policy, role.field, None))
             elif isinstance(role, ReverseConnection):
                 source = self.model.entity(role.source)
                 column = source.field(role.source_field).column
                 if column is None:  # pragma: no cover - relations are stored
                     raise TypeError(f"{source.id}.{role.source_field} has no column")
                 rows = plan.ReverseRows(source, column)
-                result.append(self.connection(key, field, field_nodes, rows, field_path))
-            elif isinstance(role, ManyToManyConnection):
+                # A child whose link to this record is hidden from the principal is not
+                # listed: the connection would otherwise reveal the hidden field.
+                source_policy = self._policy(source)
+                fk = None if source_policy is None else source_policy.access(role.source_field)
+                extra = None if fk is None or fk.always else fk.clear
                 result.append(
-                    self.connection(key, field, field_nodes, self._linked(entity, role), field_path)
+                    self.connection(key, field, field_nodes, rows, field_path, extra=extra)
                 )
+            elif isinstance(role, ManyToManyConnection):
+                linked = self._linked(entity, role)
+                if policy is not None and not policy.access(role.field).always:
+                    linked = replace(linked, link_where=FALSE)
+                result.append(self.connection(key, field, field_nodes, linked, field_path))
             else:  # pragma: no cover - every generated field has a role
                 raise TypeError(f"{type_.name}.{name} has no read role")
         return tuple(result)
@@ -283,7 +333,21 @@ class Planner:
         target_column = link.field(m2m.target_field).column
         if source_column is None or target_column is None:  # pragma: no cover
             raise TypeError(f"{link.id} relations have no columns")
-        return plan.LinkedRows(self.model.entity(m2m.target), link, source_column, target_column)
+        link_where = None
+        link_policy = self._policy(link)
+        if link_policy is not None:
+            # A link row counts only if the principal may see it and both of its relations.
+            link_where = both(
+                link_policy.row,
+                both(
+                    link_policy.access(m2m.source_field).clear,
+                    link_policy.access(m2m.target_field).clear,
+                ),
+            )
+            link_where = None if link_where == TRUE else link_where
+        return plan.LinkedRows(
+            self.model.entity(m2m.target), link, source_column, target_column, link_where
+        )
 
     def _file(
         self, key: str, role: FileValue, field: GraphQLField, nodes: list[FieldNode]
@@ -309,9 +373,17 @@ class Planner:
         nodes: list[FieldNode],
         source: plan.Source,
         path: Path,
+        *,
+        extra: Expr | None = None,
     ) -> plan.Connection:
+        """``extra``: a condition on the listed records besides the filter and row rule."""
         entity = source.entity
         page = self._page(field, nodes[0], entity, path)
+        rule = self.row_rule(entity)
+        for condition in (rule, extra):
+            if condition is not None:
+                where = condition if page.where is None else both(condition, page.where)
+                page = replace(page, where=where)
         connection_type = _object_type(field)
         parts: list[plan.ConnectionPart] = []
         for part_key, part_nodes in self._sub_fields(connection_type, nodes).items():
@@ -398,23 +470,38 @@ class Planner:
     ) -> plan.Aggregate:
         entity = self.model.entity(role.entity)
         node = nodes[0]
+        policy = None
+        if self.access is not None:
+            self.access.require(entity, "aggregate", ())
+            policy = self.access.policy(entity, "aggregate")
         group_by: list[str] = []
         groupable = self.index.groupable(entity)
-        for name in self._argument(field, node, "groupBy") or ():
+        for index, name in enumerate(self._argument(field, node, "groupBy") or ()):
             column = groupable[name].column
+            if self.access is not None and policy is not None:
+                path = ("groupBy", index)
+                self.access.readable(policy, policy.field_of(column), path, "grouped by")
             if column not in group_by:
                 group_by.append(column)
         aggregate_type = _object_type(field)
-        parts = self._aggregate_parts(aggregate_type, nodes, entity)
+        parts = self._aggregate_parts(aggregate_type, nodes, entity, policy, ())
+        where = self._where(field, node, entity, (), action="aggregate")
+        if policy is not None and policy.row != TRUE:
+            where = policy.row if where is None else both(policy.row, where)
         return plan.Aggregate(
             entity=entity,
-            where=self._where(field, node, entity, ()),
+            where=where,
             group_by=tuple(group_by),
             parts=parts,
         )
 
     def _aggregate_parts(
-        self, type_: GraphQLObjectType, nodes: list[FieldNode], entity: EntityDef
+        self,
+        type_: GraphQLObjectType,
+        nodes: list[FieldNode],
+        entity: EntityDef,
+        policy: ReadPolicy | None,
+        path: Path,
     ) -> tuple[plan.AggregatePart, ...]:
         parts: list[plan.AggregatePart] = []
         for key, field_nodes in self._sub_fields(type_, nodes).items():
@@ -428,16 +515,24 @@ class Planner:
             if role.name == "count":
                 parts.append(plan.Count(key))
             elif role.name == "groups":
-                inner = self._aggregate_parts(_object_type(field), field_nodes, entity)
+                inner = self._aggregate_parts(
+                    _object_type(field), field_nodes, entity, policy, (*path, key)
+                )
                 parts.append(plan.Groups(key, inner))
             elif role.name == "key":
                 parts.append(self._group_key(key, _object_type(field), field_nodes))
             else:
-                parts.append(
-                    plan.AggregateFunctions(
-                        key, role.name, self._function_values(_object_type(field), field_nodes)
-                    )
-                )
+                values = self._function_values(_object_type(field), field_nodes)
+                if self.access is not None and policy is not None:
+                    for value in values:
+                        if isinstance(value, plan.AggregateValue):
+                            self.access.readable(
+                                policy,
+                                policy.field_of(value.column),
+                                (*path, key, value.key),
+                                "aggregated",
+                            )
+                parts.append(plan.AggregateFunctions(key, role.name, values))
         return tuple(parts)
 
     def _function_values(
@@ -497,17 +592,27 @@ class Planner:
         return value_from_ast(value_node, field.args[name].type, {})
 
     def _where(
-        self, field: GraphQLField, node: FieldNode, entity: EntityDef, path: Path
+        self,
+        field: GraphQLField,
+        node: FieldNode,
+        entity: EntityDef,
+        path: Path,
+        *,
+        action: str = "read",
     ) -> Expr | None:
         doc = self._argument(field, node, "where")
         if not doc:
             return None
-        return parse_where(doc, entity, self.model, path=(*path, "where"))
+        expr = parse_where(doc, entity, self.model, path=(*path, "where"))
+        if self.access is None:
+            return expr
+        return self.access.secure_filter(expr, entity, (*path, "where"), action)
 
     def _order(
         self, field: GraphQLField, node: FieldNode, entity: EntityDef, path: Path
     ) -> tuple[plan.OrderKey, ...]:
         sortable = self.index.sortable(entity)
+        policy = self._policy(entity)
         keys: list[plan.OrderKey] = []
         seen: set[str] = set()
         value_node = self._argument_node(node, "orderBy")
@@ -517,12 +622,19 @@ class Planner:
                 continue
             seen.add(name)
             found = sortable[name]
+            visible = None
+            if self.access is not None and policy is not None:
+                # A field shown nowhere cannot be ordered by; one shown on some rows sorts by
+                # the shown value (null elsewhere), so its order and cursors reveal nothing.
+                at = (*path, "orderBy", name)
+                visible = self.access.sortable(policy, policy.field_of(found.column), at)
             keys.append(
                 plan.OrderKey(
                     found.column,
                     found.kind,
                     descending=direction == "DESC",
-                    nullable=found.column not in _NOT_NULL_COLUMNS,
+                    nullable=visible is not None or found.column not in _NOT_NULL_COLUMNS,
+                    visible=visible,
                 )
             )
             if name == "id":

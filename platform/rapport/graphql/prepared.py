@@ -32,7 +32,9 @@ from graphql import (
     validate,
 )
 
+from rapport.graphql.limits import check_size, too_many_tokens, validation_rules
 from rapport.graphql.planner import VALUE_ARGUMENTS
+from rapport.settings import GraphQLLimitSettings
 
 __all__ = ["Lru", "PreparedDocument", "VariableUsage", "prepare"]
 
@@ -102,13 +104,43 @@ class PreparedDocument:
         return found
 
 
-def prepare(schema: GraphQLSchema, query: str) -> PreparedDocument:
-    """Parse and validate ``query``; errors are kept, not raised (they are cached too)."""
+def prepare(
+    schema: GraphQLSchema, query: str, limits: GraphQLLimitSettings | None = None
+) -> PreparedDocument:
+    """Parse and validate ``query``; errors are kept, not raised (they are cached too).
+
+    With ``limits`` (the app always passes the settings' limits), the operation must also stay
+    within its size, depth, cost and alias limits (:mod:`rapport.graphql.limits`), and
+    introspection and suggestions follow them; without, only the standard rules apply (an API
+    built directly, e.g. by tests and benchmarks).
+    """
+    if limits is None:
+        return _prepared(schema, query)
+    oversized = check_size(query, limits)
+    if oversized is not None:
+        return PreparedDocument(None, (oversized,))
+    try:
+        document = parse(query, max_tokens=limits.max_tokens)
+    except GraphQLError as error:
+        return PreparedDocument(None, (too_many_tokens(error, limits) or error,))
+    errors = validate(
+        schema,
+        document,
+        validation_rules(limits),
+        hide_suggestions=limits.suggestions is False,
+    )
+    return _validated(document, errors)
+
+
+def _prepared(schema: GraphQLSchema, query: str) -> PreparedDocument:
     try:
         document = parse(query)
     except GraphQLError as error:
         return PreparedDocument(None, (error,))
-    errors = validate(schema, document)
+    return _validated(document, validate(schema, document))
+
+
+def _validated(document: DocumentNode, errors: list[GraphQLError]) -> PreparedDocument:
     if errors:
         return PreparedDocument(None, tuple(errors))
     prepared = PreparedDocument(document, ())

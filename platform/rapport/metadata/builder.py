@@ -18,6 +18,7 @@ from rapport.metadata.computed import check_computed
 from rapport.metadata.dialect import check_dialect
 from rapport.metadata.documents import Document, DocumentKind
 from rapport.metadata.draft import draft_entity
+from rapport.metadata.extensions import apply_extensions
 from rapport.metadata.ir import EntityDef, Model
 from rapport.metadata.problems import Problems
 from rapport.metadata.relations import link
@@ -32,8 +33,9 @@ def compile_model(documents: Iterable[Document]) -> Model:
     Raises :class:`MetadataInvalid` with every problem found, each located by document id and
     JSON pointer, with a hint.
     """
+    # Tenant extensions (x-extends) are merged onto their targets first: see metadata.extensions.
     docs = sorted(
-        (d for d in documents if d.kind is DocumentKind.ENTITY),
+        (d for d in apply_extensions(documents) if d.kind is DocumentKind.ENTITY),
         key=lambda d: (d.id, d.source, d.location),
     )
     problems = Problems()

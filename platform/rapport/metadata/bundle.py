@@ -13,17 +13,24 @@ has no effect would be a silent failure.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from rapport.auth.permissions.compiled import Permissions, compile_permissions
 from rapport.errors import MetadataInvalid, MetadataProblem
+from rapport.forms.compiler import compile_forms
+from rapport.forms.document import FormSet
 from rapport.metadata.builder import compile_model
 from rapport.metadata.documents import Document, DocumentKind
 from rapport.metadata.ir import Model
+from rapport.workflow.compiler import compile_workflows, workflow_shapes
+from rapport.workflow.document import WorkflowSet
 
 __all__ = ["TenantMetadata", "compile_tenant"]
 
 # Kinds whose compilers exist; the others are reported as unsupported.
-SUPPORTED_KINDS = frozenset({DocumentKind.ENTITY})
+SUPPORTED_KINDS = frozenset(
+    {DocumentKind.ENTITY, DocumentKind.WORKFLOW, DocumentKind.PERMISSION, DocumentKind.FORM}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +39,9 @@ class TenantMetadata:
 
     model: Model
     documents: tuple[Document, ...] = ()
+    workflows: WorkflowSet = field(default_factory=WorkflowSet)
+    permissions: Permissions = field(default_factory=Permissions)  # caches: one per model
+    forms: FormSet = field(default_factory=FormSet)
 
     @classmethod
     def of(cls, model: Model) -> TenantMetadata:
@@ -58,7 +68,17 @@ def compile_tenant(documents: Iterable[Document]) -> TenantMetadata:
     try:
         model = compile_model(docs)
     except MetadataInvalid as invalid:
-        raise MetadataInvalid([*invalid.problems, *problems]) from None
+        # Without a model only the shape of the other kinds can be checked.
+        raise MetadataInvalid([*invalid.problems, *problems, *workflow_shapes(docs)]) from None
+    workflows, workflow_problems = compile_workflows(docs, model)
+    problems.extend(workflow_problems)
+    transitions = {w.entity: frozenset(t.name for t in w.transitions) for w in workflows.workflows}
+    permissions, permission_problems = compile_permissions(docs, model, transitions)
+    problems.extend(permission_problems)
+    forms, form_problems = compile_forms(docs, model)
+    problems.extend(form_problems)
     if problems:
         raise MetadataInvalid(problems)
-    return TenantMetadata(model=model, documents=docs)
+    return TenantMetadata(
+        model=model, documents=docs, workflows=workflows, permissions=permissions, forms=forms
+    )

@@ -329,6 +329,14 @@ def _check_combinations(entity: EntityDef, field: FieldDef, problems: Problems) 
             "foreign key",
             "Remove x-sensitive, or mark sensitive fields of the target entity instead.",
         )
+    if field.sensitive and field.has_default:
+        problems.add(
+            entity.id,
+            at + "/default",
+            f"sensitive field `{field.name}` is encrypted per record, so it cannot have a "
+            "default (a column default would be stored in clear)",
+            "Remove the default, or let clients send the value.",
+        )
     if field.sensitive and field.unique:
         problems.add(
             entity.id,

@@ -1,7 +1,8 @@
 """The metadata lifecycle of a tenant: draft, plan, publish, rollback, export, versions.
 
-What the CLI and the admin API call. A tenant's *documents* are its own (``source`` other than
-``"kernel"``); they are always compiled together with the kernel's documents. Every published
+What the CLI and the admin API call. A tenant's *documents* are its own (``source`` neither
+``"kernel"`` nor ``"plugin:<name>"``); they are always compiled together with the kernel's
+documents and those of the plug-ins installed in the tenant (:mod:`rapport.plugins.lifecycle`). Every published
 version stores all documents it was built from, the kernel's included, so
 :func:`load_published` compiles exactly the model whose schema is in the database.
 
@@ -12,6 +13,7 @@ inside it against fresh counts, every DDL step, the version row, the version bum
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from typing import Any
 
 import asyncpg
 
+from rapport.audit.log import append_entry
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import (
     Queryable,
@@ -34,14 +37,17 @@ from rapport.metadata.bundle import TenantMetadata, compile_tenant
 from rapport.metadata.documents import Document, DocumentKind, kernel_documents
 from rapport.metadata.ir import Model, freeze_json
 from rapport.metadata.plan import Plan, count_queries, plan_changes
+from rapport.workflow.migration import with_state_moves
 
 __all__ = [
     "PublishResult",
     "VersionInfo",
+    "current_documents",
     "export",
     "get_draft",
     "load_published",
     "plan",
+    "plugin_documents_of",
     "publish",
     "publish_on",
     "rollback",
@@ -50,6 +56,7 @@ __all__ = [
 ]
 
 KERNEL_SOURCE = "kernel"
+PLUGIN_SOURCE = "plugin:"  # prefix of the source of an installed plug-in's documents
 DDL_LOCK_TIMEOUT = "10s"  # longest wait of one plan step for a table lock
 
 
@@ -84,11 +91,12 @@ async def save_draft(
     docs = _tenant_documents(documents)
     async with db.transaction() as conn:
         tenant = await get_tenant(conn, slug)
-        compile_tenant(kernel_documents() + docs)
+        current = await _version_documents(conn, tenant, tenant.metadata_version)
+        compile_tenant(kernel_documents() + plugin_documents_of(current or ()) + docs)
         await conn.execute(
             """
             INSERT INTO rapport.metadata_drafts (tenant_id, documents, updated_by)
-            VALUES ($1::uuid, $2::jsonb, $3)
+            VALUES ($1::uuid, $2::json, $3)
             ON CONFLICT (tenant_id) DO UPDATE
                SET documents = EXCLUDED.documents, updated_at = now(),
                    updated_by = EXCLUDED.updated_by
@@ -107,14 +115,26 @@ async def get_draft(db: Queryable, slug: str) -> tuple[Document, ...] | None:
 # --- plan and publish ---------------------------------------------------------------------------
 
 
-async def plan(db: Queryable, slug: str, documents: Sequence[Document] | None = None) -> Plan:
-    """What publishing ``documents`` (None: the stored draft) would do, without doing it."""
+async def plan(
+    db: Queryable,
+    slug: str,
+    documents: Sequence[Document] | None = None,
+    *,
+    plugin_documents: Sequence[Document] | None = None,
+) -> Plan:
+    """What publishing ``documents`` (None: the stored draft) would do, without doing it.
+
+    ``plugin_documents`` as in :func:`publish_on` (None: keep the installed plug-ins').
+    """
     tenant = await get_tenant(db, slug)
     docs = await _documents_or_draft(db, tenant, documents)
-    new = compile_tenant(kernel_documents() + docs).model
     current = await _version_documents(db, tenant, tenant.metadata_version)
+    plugins = _plugins_or_current(plugin_documents, current)
+    new_metadata = compile_tenant(kernel_documents() + plugins + docs)
+    new = new_metadata.model
     old = compile_model(current) if current is not None else None
-    return await _plan(db, tenant.schema, old, new)
+    steps = await _plan(db, tenant.schema, old, new)
+    return await with_state_moves(db, tenant, current, new_metadata, steps)
 
 
 async def publish(
@@ -180,11 +200,16 @@ async def publish_on(
     actor: str,
     note: str | None = None,
     expected_version: int | None = None,
+    plugin_documents: Sequence[Document] | None = None,
 ) -> PublishResult:
     """:func:`publish` inside the caller's open transaction on ``conn`` (e.g. tenant creation).
 
     No savepoint of its own: after an error the caller's transaction must be rolled back (as
     ``async with db.transaction()`` does when the error propagates).
+
+    ``plugin_documents`` (source ``plugin:<name>``) replace the installed plug-ins' documents;
+    None keeps those of the current version, so publishing the tenant's own documents never
+    removes a plug-in (only :mod:`rapport.plugins.lifecycle` passes them).
     """
     await lock_tenant(conn, slug)
     tenant = await get_tenant(conn, slug)
@@ -197,14 +222,17 @@ async def publish_on(
             details={"currentVersion": tenant.metadata_version},
         )
     docs = await _documents_or_draft(conn, tenant, documents)
-    all_docs = kernel_documents() + docs
-    new = compile_tenant(all_docs).model
     current = await _version_documents(conn, tenant, tenant.metadata_version)
+    all_docs = kernel_documents() + _plugins_or_current(plugin_documents, current) + docs
+    new_metadata = compile_tenant(all_docs)
+    new = new_metadata.model
     if current is not None and _canonical(current) == _canonical(all_docs):
         return PublishResult(tenant.metadata_version, Plan(), changed=False)
     old = compile_model(current) if current is not None else None
 
     steps = await _plan(conn, tenant.schema, old, new)
+    # Records in workflow states this version removes: moved per x-stateMap, or refused.
+    steps = await with_state_moves(conn, tenant, current, new_metadata, steps)
     if steps.refused_steps:
         raise PublishFailed(
             f"The plan for tenant {slug!r} cannot be applied to its data:\n"
@@ -221,7 +249,7 @@ async def publish_on(
         """
         INSERT INTO rapport.metadata_versions
             (tenant_id, version, documents, plan, published_by, note)
-        VALUES ($1::uuid, $2, $3::jsonb, $4::jsonb, $5, $6)
+        VALUES ($1::uuid, $2, $3::json, $4::jsonb, $5, $6)
         """,
         tenant.id,
         version,
@@ -232,6 +260,20 @@ async def publish_on(
     )
     await conn.execute(
         "UPDATE rapport.tenants SET metadata_version = $2 WHERE id = $1::uuid", tenant.id, version
+    )
+    await append_entry(  # D4/D8: the publish and its evidence commit together or not at all
+        conn,
+        tenant_id=tenant.id,
+        actor=actor,
+        action="metadata.publish",
+        data={
+            "version": version,
+            "note": note,
+            "documents": hashlib.sha256(_dump_documents(all_docs).encode()).hexdigest(),
+            "kinds": sorted({d.kind.value for d in all_docs if d.source != "kernel"}),
+            "steps": [s.summary for s in steps.steps],
+            "destructive": len(steps.destructive_steps),
+        },
     )
     await notify_metadata(conn, slug, version)
     await conn.execute("DELETE FROM rapport.metadata_drafts WHERE tenant_id = $1::uuid", tenant.id)
@@ -383,7 +425,27 @@ def _no_version(tenant: Tenant, version: int) -> NotFound:
 
 
 def _tenant_documents(documents: Iterable[Document]) -> tuple[Document, ...]:
-    return tuple(d for d in documents if d.source != KERNEL_SOURCE)
+    return tuple(
+        d for d in documents if d.source != KERNEL_SOURCE and not d.source.startswith(PLUGIN_SOURCE)
+    )
+
+
+async def current_documents(db: Queryable, tenant: Tenant) -> tuple[Document, ...]:
+    """Every document of the tenant's current version (kernel, plug-ins, its own)."""
+    return await _version_documents(db, tenant, tenant.metadata_version) or ()
+
+
+def plugin_documents_of(documents: Iterable[Document]) -> tuple[Document, ...]:
+    """The installed plug-ins' documents among a version's documents."""
+    return tuple(d for d in documents if d.source.startswith(PLUGIN_SOURCE))
+
+
+def _plugins_or_current(
+    given: Sequence[Document] | None, current: Sequence[Document] | None
+) -> tuple[Document, ...]:
+    if given is not None:
+        return tuple(given)
+    return plugin_documents_of(current or ())
 
 
 def _document_items(documents: Iterable[Document]) -> list[dict[str, Any]]:

@@ -416,7 +416,34 @@ class _Planner:
         new_default = ddl.default_expression(entity, new)
         rows = self.rows(table)
 
-        if old_type != new_type:
+        if old.sensitive != new.sensitive:
+            # Encryption happens in the application (per-row associated data), so no cast can
+            # turn plaintext into ciphertext or back; an empty table just changes type.
+            verb = "encrypt" if new.sensitive else "decrypt"
+            self.add(
+                "column",
+                PlanStep(
+                    f"{verb} {where}: {old_type} -> {new_type}",
+                    ddl.alter_type(
+                        self.schema,
+                        table,
+                        column,
+                        old_type,
+                        new_type,
+                        drop_default=old_default is not None,
+                    ).replace(
+                        f"USING {ddl.cast_expression(column, old_type, new_type)}", "USING NULL"
+                    ),
+                    refused=rows != 0,
+                    reason=f"x-sensitive changed on a column with {rows if rows is not None else 'existing'} "
+                    "row(s): values cannot be re-encoded by SQL; add a new field and copy the "
+                    "values through the API instead"
+                    if rows != 0
+                    else "",
+                ),
+            )
+            old_default = None
+        elif old_type != new_type:
             safe = _widens(old, new, old_type, new_type)
             destructive = not safe and rows != 0
             held = "its rows" if rows is None else f"{rows} row(s)"

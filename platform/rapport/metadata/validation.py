@@ -181,6 +181,13 @@ class RecordValidator:
             )
         return self._tidy(errors, len(path_prefix))
 
+    def translate(
+        self, error: jsonschema_rs.ValidationError, prefix: tuple[PathSegment, ...]
+    ) -> list[FieldError]:
+        """One jsonschema-rs error of a schema built on this entity's record schema (a form's)
+        as FieldErrors, worded like the record validator's own."""
+        return list(self._translate(error, prefix))
+
     def _translate(
         self, error: jsonschema_rs.ValidationError, prefix: tuple[PathSegment, ...]
     ) -> Iterable[FieldError]:

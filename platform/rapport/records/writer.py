@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rapport.auth.principal import Principal
+from rapport.crypto.fields import FieldSealer
+from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.errors import PathSegment
@@ -38,11 +40,27 @@ class RecordWriter:
         *,
         validators: Validators | None = None,
         participants: Sequence[WriteParticipant] = PARTICIPANTS,
+        keyring: KeyRing | None = None,
     ) -> None:
         self.tenant = tenant
         self.metadata = metadata
         self.validators = validators or Validators(metadata.model)
         self.participants = tuple(participants)
+        self._keyring = keyring
+
+    @property
+    def keyring(self) -> KeyRing:
+        """Keys for sensitive fields (the process settings' unless one was given)."""
+        if self._keyring is None:
+            self._keyring = default_keyring()
+        return self._keyring
+
+    async def _sealer(self, conn: Connection, entity: EntityDef) -> FieldSealer | None:
+        """The tenant's current data key when the entity has sensitive fields (one indexed
+        read per write, so a rotation by another process applies at once)."""
+        if not any(f.sensitive for f in entity.fields):
+            return None
+        return FieldSealer(await self.keyring.for_write(conn, self.tenant.id))
 
     @property
     def _schema(self) -> str:
@@ -88,6 +106,7 @@ class RecordWriter:
             actor=principal.subject,
             validators=self.validators,
             path_prefixes=list(paths),
+            sealer=await self._sealer(conn, entity),
         )
         if self.participants:
             after = await load_records(
@@ -124,6 +143,7 @@ class RecordWriter:
             actor=principal.subject,
             validators=self.validators,
             path_prefix=path,
+            sealer=await self._sealer(conn, entity),
         )
         await self._after_one(conn, change, written)
         return written
@@ -178,6 +198,7 @@ class RecordWriter:
             actor=principal.subject,
             validators=self.validators,
             path_prefix=path,
+            sealer=await self._sealer(conn, entity),
         )
         await self._after_one(conn, change, written)
         return written

@@ -131,7 +131,13 @@ def quote_literal(value: str) -> str:
 
 
 def column_type(field: FieldDef) -> str:
-    """The SQL type of a stored field's column."""
+    """The SQL type of a stored field's column.
+
+    A sensitive field is ``bytea`` whatever its kind: it holds the sealed value (cipher id ‖
+    key id ‖ nonce ‖ ciphertext, see ``rapport.crypto.cipher``), never the plaintext.
+    """
+    if field.sensitive and field.kind in _COLUMN_TYPES:
+        return "bytea"
     try:
         return _COLUMN_TYPES[field.kind]
     except KeyError:

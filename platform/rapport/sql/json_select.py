@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from rapport.expr.ast import Expr
+from rapport.expr.ast import FALSE, Expr
 from rapport.expr.sql import ParamList, SqlContext, compile_sql
 from rapport.metadata.ir import FieldKind, Model
 from rapport.naming import qualified, quote_ident
@@ -26,6 +26,7 @@ from rapport.sql.pagination import (
     keyset_sql,
     order_sql,
 )
+from rapport.sql.sealed import SEALED_MARKER
 
 __all__ = [
     "Compiler",
@@ -41,6 +42,7 @@ _KEY = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 # PostgreSQL functions take at most 100 arguments: json_build_object at most 50 pairs.
 _MAX_PAIRS = 50
 _DECIMAL_KINDS = frozenset({FieldKind.DECIMAL, FieldKind.MONEY})
+_SEALED_ENTITY = re.compile(r"[A-Za-z0-9_/-]+")
 
 
 @dataclass(slots=True)
@@ -100,6 +102,19 @@ def value_json(kind: FieldKind, sql: str) -> str:
     return f"({sql})::text" if kind in _DECIMAL_KINDS else sql
 
 
+def sealed_json(sealed: tuple[str, str], alias: str, column: str) -> str:
+    """A sensitive column as ``<marker><entity>|<field>|<record id>|<base64>`` (NULL stays
+    NULL): the executor finds the markers in the JSON text and splices the opened values in."""
+    entity, name = sealed
+    if not _SEALED_ENTITY.fullmatch(entity) or not _KEY.fullmatch(name):
+        raise ValueError(f"not a sealed field: {entity!r}, {name!r}")
+    prefix = f"{SEALED_MARKER}{entity}|{name}|"
+    return (
+        f"('{prefix}' || {col(alias, 'id')}::text || '|' || "
+        f"translate(encode({col(alias, column)}, 'base64'), E'\\n', ''))"
+    )
+
+
 # -- one record ----------------------------------------------------------------------------------
 
 
@@ -111,6 +126,8 @@ def _node(node: plan.Node, alias: str, c: Compiler) -> str:
     if isinstance(node, plan.Constant):
         return _constant(node)
     if isinstance(node, plan.Column):
+        if node.sealed is not None:
+            return sealed_json(node.sealed, alias, node.column)
         return value_json(node.kind, col(alias, node.column))
     if isinstance(node, plan.Computed):
         return f"COALESCE({c.expr(node.expr, alias)}, false)"
@@ -118,11 +135,33 @@ def _node(node: plan.Node, alias: str, c: Compiler) -> str:
         return _file(node, alias)
     if isinstance(node, plan.ToOne):
         r = c.alias()
+        rule = f" AND {c.expr(node.where, r)}" if node.where is not None else ""
         return (
             f"(SELECT {object_json(node.selection, r, c)} FROM {c.table(node.target.table)} "
-            f"AS {quote_ident(r)} WHERE {col(r, 'id')} = {col(alias, node.column)})"
+            f"AS {quote_ident(r)} WHERE {col(r, 'id')} = {col(alias, node.column)}{rule})"
         )
+    if isinstance(node, plan.Guarded):
+        return _guarded(node, alias, c)
     return connection_json(node, alias, c)
+
+
+def _guarded(node: plan.Guarded, alias: str, c: Compiler) -> str:
+    """``CASE WHEN <clear> THEN <value> [WHEN <masked> THEN '***'] END``: a permission's
+    field rule, decided by PostgreSQL row by row inside the statement."""
+    branches = []
+    if node.clear != FALSE:
+        branches.append(
+            f"WHEN COALESCE({c.expr(node.clear, alias)}, false) THEN {_node(node.node, alias, c)}"
+        )
+    if node.masked is not None and node.masked != FALSE and node.mask is not None:
+        value = _node(node.node, alias, c)
+        branches.append(
+            f"WHEN COALESCE({c.expr(node.masked, alias)}, false) AND {value} IS NOT NULL "
+            f"THEN {c.params.add(node.mask, 'text')}"
+        )
+    if not branches:
+        return "NULL"
+    return f"(CASE {' '.join(branches)} END)"
 
 
 def _file(node: plan.File, alias: str) -> str:
@@ -147,10 +186,11 @@ def _source_condition(source: plan.Source, alias: str, parent: str | None, c: Co
     if isinstance(source, plan.ReverseRows):
         return f"{col(alias, source.column)} = {col(parent, 'id')}"
     link = c.alias()
+    rule = f" AND {c.expr(source.link_where, link)}" if source.link_where is not None else ""
     return (
         f"EXISTS (SELECT 1 FROM {c.table(source.link.table)} AS {quote_ident(link)} "
         f"WHERE {col(link, source.source_column)} = {col(parent, 'id')} "
-        f"AND {col(link, source.target_column)} = {col(alias, 'id')})"
+        f"AND {col(link, source.target_column)} = {col(alias, 'id')}{rule})"
     )
 
 
@@ -194,15 +234,16 @@ def connection_json(conn: plan.Connection, parent: str | None, c: Compiler) -> s
     size = c.params.add(page.size, "integer")
     after = _cursor_params(page.after, page, c) if page.after is not None else None
     before = _cursor_params(page.before, page, c) if page.before is not None else None
+    columns = _order_columns(page, r, c)
     range_sql = [base_sql]
     if after is not None:
-        range_sql.append(keyset_sql(r, page.order, after, after=True))
+        range_sql.append(keyset_sql(r, page.order, after, after=True, columns=columns))
     if before is not None:
-        range_sql.append(keyset_sql(r, page.order, before, after=False))
+        range_sql.append(keyset_sql(r, page.order, before, after=False, columns=columns))
 
     p = c.alias()
     p_q = quote_ident(p)
-    order = order_sql(r, page.order, reverse=page.backward)
+    order = order_sql(r, page.order, reverse=page.backward, columns=columns)
     output_order = "DESC" if page.backward else "ASC"
     in_page = f"FILTER (WHERE {p_q}.i <= {size})"
 
@@ -210,7 +251,7 @@ def connection_json(conn: plan.Connection, parent: str | None, c: Compiler) -> s
     if any(isinstance(e, plan.Cursor) for edge in edges for e in edge.parts) or (
         info_names & {"startCursor", "endCursor"}
     ):
-        select.append(f"{cursor_sql(r, page.order)} AS c")
+        select.append(f"{cursor_sql(r, page.order, columns=columns)} AS c")
     node_columns: dict[int, str] = {}
     for edge in edges:
         for edge_part in edge.parts:
@@ -236,7 +277,7 @@ def connection_json(conn: plan.Connection, parent: str | None, c: Compiler) -> s
     def exists_outside(cursor: list[str] | None, *, after_cursor: bool) -> str:
         if cursor is None:
             return "false"
-        beyond = keyset_sql(r, page.order, cursor, after=after_cursor)
+        beyond = keyset_sql(r, page.order, cursor, after=after_cursor, columns=columns)
         return f"EXISTS (SELECT 1 FROM {table} AS {r_q} WHERE {base_sql} AND NOT {beyond})"
 
     more = f"(count(*) > {size})"
@@ -273,6 +314,20 @@ def connection_json(conn: plan.Connection, parent: str | None, c: Compiler) -> s
         f"ORDER BY {order} LIMIT {size} + 1"
     )
     return f"(SELECT {json_object(pairs)} FROM ({page_sql}) AS {p_q})"
+
+
+def _order_columns(page: plan.Page, alias: str, c: Compiler) -> list[str] | None:
+    """The sort expressions of the page's keys when a permission guards one (None: the plain
+    columns). Compiled once; every use refers to the same parameters."""
+    if all(key.visible is None for key in page.order):
+        return None
+    columns = []
+    for key in page.order:
+        column = col(alias, key.column)
+        if key.visible is not None:
+            column = f"(CASE WHEN COALESCE({c.expr(key.visible, alias)}, false) THEN {column} END)"
+        columns.append(column)
+    return columns
 
 
 def _constant(part: plan.Constant) -> str:

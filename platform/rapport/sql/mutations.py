@@ -26,6 +26,11 @@ NotFound (no record with that id), VersionConflict (``expected_version`` is stal
 ``currentVersion``), ConstraintViolation (a unique value taken; a delete blocked by records that
 still reference this one). PostgreSQL's messages and SQL never reach the client.
 
+Sensitive fields are sealed here, after validation (the validator sees the plaintext) and once
+the record id is known (it is part of the associated data): callers pass a ``sealer`` (the
+RecordWriter does, with the tenant's current data key); writing an entity that has sensitive
+fields without one is refused rather than storing plaintext.
+
 Ids are generated here (``uuid4``, like the column default ``gen_random_uuid()``), so
 ``insert_records`` returns them in input order without relying on the order of ``RETURNING``.
 """
@@ -34,12 +39,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from rapport.db.database import Connection
 from rapport.errors import (
+    ConfigurationError,
     FieldError,
     NotFound,
     PathSegment,
@@ -55,6 +61,7 @@ from rapport.sql.write_errors import WrittenRow, delete_error, write_error
 
 __all__ = [
     "MAX_PARAMETERS",
+    "Sealer",
     "delete_record",
     "insert_record",
     "insert_records",
@@ -81,6 +88,7 @@ async def insert_records(
     actor: str | None,
     validators: Validators | None = None,
     path_prefixes: Sequence[tuple[PathSegment, ...]] | None = None,
+    sealer: Sealer | None = None,
 ) -> list[str]:
     """Create one record per input; their ids, in input order.
 
@@ -96,16 +104,17 @@ async def insert_records(
     validator = _validator(entity, "create", validators)
     rows: list[WrittenRow] = []
     errors: list[FieldError] = []
-    for data, prefix in zip(inputs, path_prefixes, strict=True):
+    ids = [uuid.uuid4() for _ in inputs]
+    for data, prefix, record_id in zip(inputs, path_prefixes, ids, strict=True):
         values, problems = _checked(validator, entity, data, prefix)
         errors.extend(problems)
+        values = _sealed(entity, values, record_id, sealer)
         rows.append(WrittenRow(prefix, {_column(f): v for f, v in values}))
     if errors:
         raise ValidationFailed(errors)
     if not rows:
         return []
 
-    ids = [uuid.uuid4() for _ in rows]
     columns = _present_columns(entity, rows)
     per_row = len(columns) + 1
     chunk = max(1, (MAX_PARAMETERS - 1) // per_row)
@@ -136,6 +145,7 @@ async def insert_record(
     actor: str | None,
     validators: Validators | None = None,
     path_prefix: tuple[PathSegment, ...] = (),
+    sealer: Sealer | None = None,
 ) -> str:
     """Create one record (see :func:`insert_records`); its id. Error paths are
     ``path_prefix + field path``."""
@@ -147,6 +157,7 @@ async def insert_record(
         actor=actor,
         validators=validators,
         path_prefixes=[path_prefix],
+        sealer=sealer,
     )
     return ids[0]
 
@@ -162,6 +173,7 @@ async def update_record(
     actor: str | None,
     validators: Validators | None = None,
     path_prefix: tuple[PathSegment, ...] = (),
+    sealer: Sealer | None = None,
 ) -> str:
     """Change the fields given in ``patch`` (only those); the record's id.
 
@@ -177,6 +189,7 @@ async def update_record(
     values, errors = _checked(validator, entity, patch, path_prefix)
     if errors:
         raise ValidationFailed(errors)
+    values = _sealed(entity, values, record_id, sealer)
     table = qualified(schema, entity.table)
     params: list[Any] = [record_id, expected_version]
     sets = []
@@ -239,6 +252,7 @@ async def upsert_record(
     actor: str | None,
     validators: Validators | None = None,
     path_prefix: tuple[PathSegment, ...] = (),
+    sealer: Sealer | None = None,
 ) -> str:
     """Create the record, or update the one whose ``key`` field has the input's value; its id.
 
@@ -264,7 +278,17 @@ async def upsert_record(
 
     table = qualified(schema, entity.table)
     alias = quote_ident("t")
-    params: list[Any] = [uuid.uuid4(), actor]
+    new_id = uuid.uuid4()
+    if any(f.sensitive for f, _ in values):
+        # The record id is sealed into every sensitive value, so it must be known before the
+        # statement: the existing record's (locked) id, or the new one.
+        existing = await conn.fetchval(
+            f"SELECT {_ID} FROM {table} WHERE {quote_ident(_column(key_field))} = $1 FOR UPDATE",
+            next(v for f, v in values if f is key_field),
+        )
+        new_id = existing or new_id
+    values = _sealed(entity, values, new_id, sealer)
+    params: list[Any] = [new_id, actor]
     columns = [_ID, _CREATED_BY]
     placeholders = ["$1", "$2"]
     updates = []
@@ -291,10 +315,38 @@ async def upsert_record(
         if mapped is None:
             raise
         raise mapped from None
+    if written != new_id and any(f.sensitive for f, _ in values):
+        # A concurrent upsert inserted the key first: our values were sealed for another id.
+        raise VersionConflict(
+            f"{entity.type_name} with this {key_field.name} was created at the same time.",
+            hint="Send the upsert again.",
+        )
     return str(written)
 
 
 # --- helpers --------------------------------------------------------------------------------------
+
+
+class Sealer(Protocol):
+    """Encrypts a sensitive value for one record (see ``rapport.crypto.fields.FieldSealer``)."""
+
+    def seal(self, field: FieldDef, record_id: str | uuid.UUID, value: Any) -> bytes | None: ...
+
+
+def _sealed(
+    entity: EntityDef,
+    values: list[tuple[FieldDef, Any]],
+    record_id: uuid.UUID,
+    sealer: Sealer | None,
+) -> list[tuple[FieldDef, Any]]:
+    if not any(f.sensitive for f, _ in values):
+        return values
+    if sealer is None:
+        raise ConfigurationError(
+            f"{entity.type_name} has sensitive fields, and this write has no key to seal them.",
+            hint="Write records through rapport.records.RecordWriter, which seals them.",
+        )
+    return [(f, sealer.seal(f, record_id, v) if f.sensitive else v) for f, v in values]
 
 
 def _validator(entity: EntityDef, mode: Mode, validators: Validators | None) -> RecordValidator:

@@ -77,50 +77,72 @@ def column_sql(alias: str, key: OrderKey) -> str:
     return f"{quote_ident(alias)}.{quote_ident(key.column)}"
 
 
-def order_sql(alias: str, keys: Sequence[OrderKey], *, reverse: bool = False) -> str:
+def _columns(alias: str, keys: Sequence[OrderKey], columns: Sequence[str] | None) -> list[str]:
+    """What each key sorts by: its column, or the caller's expression for it (a permission
+    rule shows some values only on some rows: the order and cursor use the shown value)."""
+    if columns is not None:
+        return list(columns)
+    return [column_sql(alias, key) for key in keys]
+
+
+def order_sql(
+    alias: str,
+    keys: Sequence[OrderKey],
+    *,
+    reverse: bool = False,
+    columns: Sequence[str] | None = None,
+) -> str:
     """ORDER BY items; ``reverse`` walks the same order from the end (for ``last``)."""
     items = []
-    for key in keys:
+    for key, column in zip(keys, _columns(alias, keys, columns), strict=True):
         descending = key.descending != reverse
-        items.append(
-            f"{column_sql(alias, key)} {'DESC NULLS FIRST' if descending else 'ASC NULLS LAST'}"
-        )
+        items.append(f"{column} {'DESC NULLS FIRST' if descending else 'ASC NULLS LAST'}")
     return ", ".join(items)
 
 
-def cursor_sql(alias: str, keys: Sequence[OrderKey]) -> str:
+def cursor_sql(
+    alias: str, keys: Sequence[OrderKey], *, columns: Sequence[str] | None = None
+) -> str:
     """The cursor of the row ``alias``: base64url of its order values and id as JSON."""
-    values = ", ".join(f"{quote_ident(alias)}.{quote_ident(k.column)}" for k in keys)
+    if columns is None:
+        columns = [f"{quote_ident(alias)}.{quote_ident(k.column)}" for k in keys]
+    values = ", ".join(columns)
     return (
         f"translate(encode(convert_to(json_build_array({values})::text, 'UTF8'), 'base64'), "
         "E'+/=\\n', '-_')"
     )
 
 
-def keyset_sql(alias: str, keys: Sequence[OrderKey], values: Sequence[str], *, after: bool) -> str:
+def keyset_sql(
+    alias: str,
+    keys: Sequence[OrderKey],
+    values: Sequence[str],
+    *,
+    after: bool,
+    columns: Sequence[str] | None = None,
+) -> str:
     """Rows strictly after (``after``) or before the position ``values`` in the order ``keys``.
 
     ``values`` are the cursor's parameter placeholders, one per key. Always true or false,
     never NULL, so ``NOT`` of it is the complement.
     """
+    sorted_by = _columns(alias, keys, columns)
     terms = []
     for i, key in enumerate(keys):
-        conditions = [_equal(alias, keys[j], values[j]) for j in range(i)]
-        conditions.append(_beyond(alias, key, values[i], greater=after != key.descending))
+        conditions = [_equal(sorted_by[j], keys[j], values[j]) for j in range(i)]
+        conditions.append(_beyond(sorted_by[i], key, values[i], greater=after != key.descending))
         terms.append(" AND ".join(conditions))
     return "(" + " OR ".join(f"({t})" for t in terms) + ")"
 
 
-def _equal(alias: str, key: OrderKey, value: str) -> str:
-    column = column_sql(alias, key)
+def _equal(column: str, key: OrderKey, value: str) -> str:
     if key.nullable:
         return f"{column} IS NOT DISTINCT FROM {value}"
     return f"{column} = {value}"
 
 
-def _beyond(alias: str, key: OrderKey, value: str, *, greater: bool) -> str:
+def _beyond(column: str, key: OrderKey, value: str, *, greater: bool) -> str:
     """``column > value`` (or ``<``) with NULL larger than every value."""
-    column = column_sql(alias, key)
     op = ">" if greater else "<"
     if not key.nullable:
         return f"{column} {op} {value}"

@@ -43,6 +43,7 @@ __all__ = [
     "GroupKey",
     "GroupKeyField",
     "Groups",
+    "Guarded",
     "LinkedRows",
     "ListQuery",
     "Node",
@@ -99,6 +100,9 @@ class Column:
     key: str
     column: str
     kind: FieldKind
+    # (entity id, field name) of a sensitive field: the column holds a sealed value that the
+    # statement returns as a marked string for the executor to open (rapport.crypto.reading).
+    sealed: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +132,7 @@ class ToOne:
     target: EntityDef
     column: str  # the foreign-key column on the current record
     selection: tuple[Node, ...]
+    where: Expr | None = None  # the target's row rule: a related record outside it is null
 
 
 # -- connections ---------------------------------------------------------------------------------
@@ -154,6 +159,7 @@ class LinkedRows:
     link: EntityDef
     source_column: str  # link column pointing at the current record
     target_column: str  # link column pointing at `entity`
+    link_where: Expr | None = None  # which link rows count (the link entity's row rule)
 
 
 Source = AllRows | ReverseRows | LinkedRows
@@ -165,6 +171,9 @@ class OrderKey:
     kind: FieldKind
     descending: bool
     nullable: bool = True
+    # A permission shows the column only where this holds: sort (and build cursors) by the
+    # shown value, null elsewhere, so neither the order nor a cursor reveals a hidden value.
+    visible: Expr | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +244,20 @@ class Connection:
     parts: tuple[ConnectionPart, ...]
 
 
-Node = Constant | Column | Computed | File | ToOne | Connection
+@dataclass(frozen=True, slots=True)
+class Guarded:
+    """A field a permission rule shows only on some rows: ``node``'s value where ``clear``
+    holds, ``mask`` (a constant string) where ``masked`` holds and the value is not null,
+    null elsewhere. ``clear`` FALSE and no mask: always null."""
+
+    key: str
+    node: Column | Computed | File | ToOne
+    clear: Expr
+    masked: Expr | None = None
+    mask: str | None = None
+
+
+Node = Constant | Column | Computed | File | ToOne | Connection | Guarded
 
 
 # -- aggregates ----------------------------------------------------------------------------------
@@ -301,6 +323,7 @@ class SingleQuery:
     entity: EntityDef
     id: Param
     selection: tuple[Node, ...]
+    where: Expr | None = None  # the row rule: a record outside it reads as missing (null)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +345,7 @@ class RecordsById:
     entity: EntityDef
     ids: Param  # a list of uuids
     selection: tuple[Node, ...]
+    where: Expr | None = None  # the row rule: records outside it are left out
 
 
 RootPlan = SingleQuery | ListQuery | AggregateQuery | RecordsById

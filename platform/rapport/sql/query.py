@@ -47,9 +47,11 @@ def compile_root(
     if isinstance(root, plan.SingleQuery):
         r = c.alias()
         id_param = c.params.add(root.id, "uuid")
+        rule = f" AND {c.expr(root.where, r)}" if root.where is not None else ""
         sql = (
             f"SELECT {object_json(root.selection, r, c)}::text FROM "
-            f"{c.table(root.entity.table)} AS {quote_ident(r)} WHERE {col(r, 'id')} = {id_param}"
+            f"{c.table(root.entity.table)} AS {quote_ident(r)} "
+            f"WHERE {col(r, 'id')} = {id_param}{rule}"
         )
     elif isinstance(root, plan.ListQuery):
         sql = f"SELECT {connection_json(root.connection, None, c)}::text"
@@ -58,12 +60,13 @@ def compile_root(
     else:
         r, ids = c.alias(), c.alias()
         ids_param = c.params.add(root.ids, "uuid[]")
+        rule = f" WHERE {c.expr(root.where, r)}" if root.where is not None else ""
         sql = (
             f"SELECT COALESCE(json_agg({object_json(root.selection, r, c)} "
             f"ORDER BY {quote_ident(ids)}.ord), '[]'::json)::text "
             f"FROM unnest({ids_param}) WITH ORDINALITY AS {quote_ident(ids)}(id, ord) "
             f"JOIN {c.table(root.entity.table)} AS {quote_ident(r)} "
-            f"ON {col(r, 'id')} = {quote_ident(ids)}.id"
+            f"ON {col(r, 'id')} = {quote_ident(ids)}.id{rule}"
         )
     return Statement(sql=sql, params=tuple(c.params.values), checks=tuple(c.checks))
 
@@ -81,14 +84,23 @@ def _expressions(root: plan.RootPlan) -> Iterator[Expr]:
     elif isinstance(root, plan.ListQuery):
         yield from _connection_expressions(root.connection)
     else:
+        if root.where is not None:
+            yield root.where
         yield from _selection_expressions(root.selection)
 
 
 def _selection_expressions(selection: tuple[plan.Node, ...]) -> Iterator[Expr]:
     for node in selection:
+        if isinstance(node, plan.Guarded):
+            yield node.clear
+            if node.masked is not None:
+                yield node.masked
+            node = node.node
         if isinstance(node, plan.Computed):
             yield node.expr
         elif isinstance(node, plan.ToOne):
+            if node.where is not None:
+                yield node.where
             yield from _selection_expressions(node.selection)
         elif isinstance(node, plan.Connection):
             yield from _connection_expressions(node)
@@ -97,6 +109,11 @@ def _selection_expressions(selection: tuple[plan.Node, ...]) -> Iterator[Expr]:
 def _connection_expressions(conn: plan.Connection) -> Iterator[Expr]:
     if conn.page.where is not None:
         yield conn.page.where
+    for key in conn.page.order:
+        if key.visible is not None:
+            yield key.visible
+    if isinstance(conn.source, plan.LinkedRows) and conn.source.link_where is not None:
+        yield conn.source.link_where
     for part in conn.parts:
         if isinstance(part, plan.Edges):
             for edge_part in part.parts:

@@ -21,13 +21,14 @@ CREATE TABLE rapport.tenants (
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 
--- One row per published version. documents: [{"source": ..., "body": ...}], the kernel's
--- (source "kernel") included, so a version compiles to exactly the schema it built;
+-- One row per published version. documents: [{"source": ..., "kind": ..., "body": ...}], the
+-- kernel's (source "kernel") included, so a version compiles to exactly the schema it built;
+-- json, not jsonb: a document's key order is its field order (forms, GraphQL, exports).
 -- plan: Plan.as_dict() of the steps that produced this version.
 CREATE TABLE rapport.metadata_versions (
     tenant_id    uuid        NOT NULL REFERENCES rapport.tenants ON DELETE CASCADE,
     version      integer     NOT NULL,
-    documents    jsonb       NOT NULL,
+    documents    json        NOT NULL,
     plan         jsonb       NOT NULL,
     published_at timestamptz NOT NULL DEFAULT now(),
     published_by text,
@@ -38,7 +39,7 @@ CREATE TABLE rapport.metadata_versions (
 -- At most one draft per tenant: documents [{"source": ..., "body": ...}] (tenant documents only).
 CREATE TABLE rapport.metadata_drafts (
     tenant_id  uuid        PRIMARY KEY REFERENCES rapport.tenants ON DELETE CASCADE,
-    documents  jsonb       NOT NULL,
+    documents  json        NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now(),
     updated_by text
 );

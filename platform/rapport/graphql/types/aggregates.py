@@ -53,7 +53,12 @@ def aggregated_fields(
     else:
         kinds = RANGE_KINDS
         result = [(s.name, s.column, s.kind) for s in SYSTEM_FIELDS if s.kind is FieldKind.DATETIME]
-    result += [(f.name, f.column, f.kind) for f in entity.fields if f.kind in kinds and f.column]
+    # Sensitive fields hold ciphertext: SQL cannot sum, compare or group them (see describe.py).
+    result += [
+        (f.name, f.column, f.kind)
+        for f in entity.fields
+        if f.kind in kinds and f.column and not f.sensitive
+    ]
     return result
 
 
@@ -63,7 +68,7 @@ def groupable_fields(entity: EntityDef) -> list[tuple[str, str, FieldKind]]:
         (s.name, s.column, s.kind) for s in SYSTEM_FIELDS if s.name in ("createdBy",)
     ]
     for field in entity.fields:
-        if field.kind in GROUPABLE_KINDS and field.column is not None:
+        if field.kind in GROUPABLE_KINDS and field.column is not None and not field.sensitive:
             result.append((field.graphql_input_name, field.column, field.kind))
     return result
 

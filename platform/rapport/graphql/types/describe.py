@@ -52,5 +52,8 @@ def field_text(field: FieldDef, *, for_input: bool = False) -> str:
     if field.read_only and not for_input and field.kind is not FieldKind.COMPUTED:
         parts.append("Read-only.")
     if field.sensitive:
-        parts.append("Sensitive: encrypted at rest and masked unless a rule grants it.")
+        parts.append(
+            "Sensitive: encrypted at rest and masked unless a rule grants it; it cannot be "
+            "filtered (except `_is_null`), sorted, grouped or aggregated."
+        )
     return " ".join(parts)

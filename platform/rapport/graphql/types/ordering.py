@@ -23,7 +23,7 @@ def sortable_fields(entity: EntityDef) -> list[tuple[str, str, FieldKind, str]]:
     """``(GraphQL name, column, kind, description)`` of every field ``orderBy`` accepts."""
     result = [(s.name, s.column, s.kind, f"System field {s.name}.") for s in SYSTEM_FIELDS]
     for field in entity.fields:
-        if field.kind not in SORTABLE_KINDS or field.column is None:
+        if field.kind not in SORTABLE_KINDS or field.column is None or field.sensitive:
             continue
         name = field.graphql_input_name  # relations sort by `<name>Id`
         result.append((name, field.column, field.kind, field_text(field)))

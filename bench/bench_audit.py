@@ -1,0 +1,115 @@
+"""Audit append throughput and the cost of reading a sensitive field.
+
+1. ``append_entry`` in its own transaction, sequentially and from 8 concurrent connections
+   (appends serialize on the log head: this shows what that costs);
+2. a 1,000-row list through the compiled executor, as admin, without and with one sensitive
+   field (decrypt + audit entry), mean of N runs.
+
+Usage: ``python -m bench.bench_audit``; PostgreSQL from RAPPORT_TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from rapport.audit.log import append_entry
+from rapport.auth.principal import Principal
+from rapport.db.catalog import migrate
+from rapport.db.database import Database
+from rapport.db.tenants import create_tenant
+from rapport.graphql.executor import build_tenant_api
+from rapport.graphql.request import GraphQLRequest
+from rapport.metadata.documents import read_folder
+from rapport.metadata.lifecycle import load_published, publish
+
+EMPLOYEE = {
+    "$id": "hr/employee",
+    "type": "object",
+    "properties": {
+        "name": {"type": "string"},
+        "grade": {"type": "integer"},
+        "salary": {"type": "number", "x-kind": "money", "x-sensitive": True},
+    },
+}
+ADMIN = Principal(tenant="bench", subject="bench", roles=frozenset({"admin"}))
+
+
+async def appends(db: Database, count: int, workers: int) -> float:
+    async def worker(n: int) -> None:
+        for i in range(n):
+            async with db.transaction() as conn:
+                await append_entry(
+                    conn, tenant_id=None, actor="bench", action="bench.append", data={"i": i}
+                )
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker(count // workers) for _ in range(workers)))
+    return count / (time.perf_counter() - start)
+
+
+async def main() -> None:
+    os.environ.setdefault("RAPPORT_MASTER_KEY", "YmVuY2gtbWFzdGVyLWtleS0zMi1ieXRlcy1sb25nISE=")
+    os.environ.setdefault(
+        "RAPPORT_AUDIT_SIGNING_KEY", "YmVuY2gtc2lnbmluZy1rZXktMzItYnl0ZXMtbG9uZyE="
+    )
+    dsn = os.environ["RAPPORT_TEST_DATABASE_URL"]
+    name = f"rapport_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(dsn)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    db = await Database.connect(urlunsplit(urlsplit(dsn)._replace(path=f"/{name}")), max_size=10)
+    try:
+        await migrate(db)
+        for workers in (1, 8):
+            rate = await appends(db, 2000, workers)
+            print(f"append_entry, {workers} connection(s): {rate:,.0f} entries/s")
+        await create_tenant(db, "bench")
+        with tempfile.TemporaryDirectory() as tmp:
+            (Path(tmp) / "hr").mkdir()
+            (Path(tmp) / "hr" / "employee.json").write_text(json.dumps(EMPLOYEE))
+            await publish(db, "bench", read_folder(Path(tmp)), actor="bench")
+        tenant, metadata = await load_published(db, "bench")
+        api = build_tenant_api(tenant, metadata)
+
+        async def run(query: str, variables: dict[str, object] | None = None) -> bytes:
+            outcome = await api.execute(db, GraphQLRequest(query, None, variables), ADMIN)
+            return outcome.body
+
+        inputs = [
+            {"name": f"E{i}", "grade": i % 9, "salary": f"{1000 + i}.00"} for i in range(1000)
+        ]
+        await run(
+            "mutation($i: [EmployeeCreateInput!]!) { createEmployees(inputs: $i) { id } }",
+            {"i": inputs},
+        )
+        for label, fields in (
+            ("no sensitive field", "name grade"),
+            ("with salary", "name grade salary"),
+        ):
+            query = f"{{ employees(first: 1000) {{ edges {{ node {{ {fields} }} }} }} }}"
+            body = await run(query)
+            assert b'"errors"' not in body, body[:300]
+            runs = 30
+            start = time.perf_counter()
+            for _ in range(runs):
+                await run(query)
+            print(f"1,000-row list, {label}: {(time.perf_counter() - start) / runs * 1000:.1f} ms")
+        api.close()
+    finally:
+        await db.close()
+        admin = await asyncpg.connect(dsn)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

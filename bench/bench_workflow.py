@@ -1,0 +1,170 @@
+"""Workflow throughput: transitions per second over HTTP, and the SLA sweep with open timers.
+
+Starts a real uvicorn (one app process) on a scratch database, publishes the workflow test
+world (cases with a 2-day SLA, a reminder and a working-day SLA), creates ``--open`` cases —
+each holds an open breach and an open reminder deadline, so ``2 x --open`` timers are pending
+while the transitions run — then:
+
+1. runs ``--transitions`` ``transitionCase(accept)`` mutations over HTTP with ``--concurrency``
+   clients and prints transitions/second and latency percentiles;
+2. times ``sweep_sla`` when nothing is due (the cost a worker pays every minute with all those
+   timers open), and when ``--due`` deadlines are due (fire rate, effects included).
+
+Usage: ``python -m bench.bench_workflow [--open 10000] [--transitions 1000]``; PostgreSQL from
+RAPPORT_TEST_DATABASE_URL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import secrets
+import statistics
+import time
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+from tests.live_server import LiveServer, server_settings
+from tests.workflow.world import documents
+
+from rapport.auth.principal import Principal
+from rapport.auth.tokens import issue_token
+from rapport.db.catalog import migrate
+from rapport.db.database import Database
+from rapport.db.tenants import create_tenant
+from rapport.metadata.lifecycle import load_published, publish
+from rapport.records.writer import RecordWriter
+from rapport.workflow.sla import sweep_sla
+
+TRANSITION = (
+    'mutation($id: ID!) { transitionCase(id: $id, transition: "accept") { state version } }'
+)
+
+
+async def _database(dsn: str, name: str, *, drop: bool) -> None:
+    admin = await asyncpg.connect(dsn)
+    try:
+        if drop:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+
+
+async def _seed(db: Database, slug: str, count: int) -> list[str]:
+    tenant, metadata = await load_published(db, slug)
+    writer = RecordWriter(tenant, metadata)
+    entity = metadata.model.entity("hr/case")
+    admin = Principal(tenant=slug, subject="bench", roles=frozenset({"admin"}))
+    ids: list[str] = []
+    for start in range(0, count, 500):
+        size = min(500, count - start)
+        inputs = [{"title": f"case {start + i}", "assignee": "hr1"} for i in range(size)]
+        async with db.transaction() as conn:
+            ids += await writer.create_many(
+                conn, entity, inputs, principal=admin, paths=[("input", i) for i in range(size)]
+            )
+    return ids
+
+
+async def _transitions(url: str, token: str, ids: list[str], concurrency: int) -> None:
+    latencies: list[float] = []
+    errors = 0
+    queue = list(ids)
+
+    async def client() -> None:
+        nonlocal errors
+        async with httpx.AsyncClient(base_url=url, timeout=60) as http:
+            while queue:
+                record_id = queue.pop()
+                began = time.perf_counter()
+                response = await http.post(
+                    "/graphql",
+                    json={"query": TRANSITION, "variables": {"id": record_id}},
+                    headers={"Authorization": f"Bearer {token}"},
+                )
+                latencies.append((time.perf_counter() - began) * 1000)
+                if response.status_code != 200 or "errors" in response.json():
+                    errors += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(concurrency)))
+    seconds = time.perf_counter() - began
+    ordered = sorted(latencies)
+    print(
+        f"transitions: {len(ids)} in {seconds:.2f} s = {len(ids) / seconds:.0f}/s "
+        f"({concurrency} clients), errors {errors}, "
+        f"p50 {statistics.median(ordered):.1f} ms, p95 {ordered[int(len(ordered) * 0.95)]:.1f} ms"
+    )
+
+
+async def _bench(dsn: str, open_count: int, transitions: int, concurrency: int, due: int) -> None:
+    name = f"rapport_bench_wf_{secrets.token_hex(3)}"
+    await _database(dsn, name, drop=False)
+    url = urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
+    db = await Database.connect(url, min_size=1, max_size=4)
+    try:
+        await migrate(db)
+        slug = "benchwf"
+        await create_tenant(db, slug)
+        await publish(db, slug, documents(), actor="bench")
+        began = time.perf_counter()
+        ids = await _seed(db, slug, max(open_count, transitions))
+        pending = await db.fetchval(
+            "SELECT count(*) FROM rapport.workflow_deadlines "
+            "WHERE fired_at IS NULL AND cancelled_at IS NULL"
+        )
+        print(
+            f"seeded {len(ids)} cases in {time.perf_counter() - began:.1f} s; open timers: {pending}"
+        )
+        settings = server_settings(url)
+        token = issue_token(settings, tenant=slug, subject="hr1", roles=["hr"])
+        with LiveServer(settings) as server:
+            await _transitions(server.url, token, ids[:transitions], concurrency)
+        now = dt.datetime.now(dt.UTC)
+        began = time.perf_counter()
+        idle = await sweep_sla(db, now)
+        idle_ms = (time.perf_counter() - began) * 1000
+        pending = await db.fetchval(
+            "SELECT count(*) FROM rapport.workflow_deadlines "
+            "WHERE fired_at IS NULL AND cancelled_at IS NULL"
+        )
+        print(f"sweep, nothing due, {pending} open timers: {idle_ms:.2f} ms (fired {idle.fired})")
+        await db.execute(
+            "UPDATE rapport.workflow_deadlines SET due_at = $1 WHERE id IN ("
+            "SELECT id FROM rapport.workflow_deadlines WHERE kind = 'remind' "
+            "AND fired_at IS NULL AND cancelled_at IS NULL LIMIT $2)",
+            now - dt.timedelta(minutes=1),
+            due,
+        )
+        began = time.perf_counter()
+        result = await sweep_sla(db, now)
+        seconds = time.perf_counter() - began
+        print(
+            f"sweep, {result.fired} due (set-field effect each): {seconds * 1000:.0f} ms = "
+            f"{result.fired / seconds:.0f} deadlines/s, failed {result.failed}"
+        )
+    finally:
+        await db.close()
+        await _database(dsn, name, drop=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--open", type=int, default=10_000, help="cases with open SLA timers")
+    parser.add_argument("--transitions", type=int, default=1_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--due", type=int, default=1_000, help="deadlines due in the 2nd sweep")
+    args = parser.parse_args()
+    dsn = os.environ.get(
+        "RAPPORT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+    )
+    asyncio.run(_bench(dsn, args.open, args.transitions, args.concurrency, args.due))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""The static registry of job handlers and cron jobs: topic -> typed handler.
+
+A topic is looked up here when it is enqueued (an unknown topic is refused in the business
+transaction, not discovered by a worker) and when the worker starts. There is no dispatch by
+dotted path: a capability adds its handler to :data:`HANDLERS` or :data:`CRON_JOBS` below.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from rapport.jobs.context import CronSpec, Handler
+from rapport.jobs.maintenance import prune_outbox
+from rapport.notify.email import send as send_email
+from rapport.notify.webhooks import deliver, fan_out
+from rapport.workflow.sla import sla_cron
+
+__all__ = ["CRON_JOBS", "HANDLERS"]
+
+HANDLERS: Mapping[str, Handler] = MappingProxyType(
+    {
+        # Record changes (rapport.notify.events) and workflow transitions fan out to webhooks.
+        "entity.create": fan_out,
+        "entity.update": fan_out,
+        "entity.delete": fan_out,
+        "workflow.transition": fan_out,
+        "notification.created": fan_out,
+        "webhook.deliver": deliver,
+        "notify.email": send_email,
+    }
+)
+
+CRON_JOBS: tuple[CronSpec, ...] = (
+    CronSpec("outbox.prune", prune_outbox, minute=frozenset({17}), second=frozenset({0})),
+    # SLA reminders, breaches and date timers: every minute, once across all workers.
+    CronSpec("workflow.sla", sla_cron),
+)

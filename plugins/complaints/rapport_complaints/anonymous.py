@@ -1,0 +1,156 @@
+"""Anonymous submission (PIPL art. 73; ERM.md): the tenant cannot learn who submitted.
+
+What is stored for an anonymous complaint, and why nothing of it identifies the submitter:
+
+- the complaint and its follow-up notes are written through the RecordWriter as the fixed
+  principal ``anonymous`` (``via="anonymous"``), never as the caller: ``createdBy`` and the
+  audit entry's actor are the word ``anonymous``, whoever (if anyone) was signed in;
+- no submitter, no user id, no token id, no IP address is written anywhere;
+- ``createdAt``/``updatedAt`` of anonymous records are cut to the day right after the write,
+  so they cannot be joined with the exact times of other events (logins, page views);
+- the submitter's follow-up code (160 random bits) is shown once and stored only as its
+  SHA-256 (``followUpHash``): holding the code proves nothing but being the submitter, and the
+  hash cannot be turned back into the code.
+
+With the code the submitter reads the status and resolution, adds information and rates the
+resolution; nothing else is reachable with it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rapport.auth.principal import Principal
+from rapport.db.database import Connection
+from rapport.errors import FieldError, NotFound, ValidationFailed
+from rapport.naming import qualified
+from rapport.records.writer import RecordWriter
+
+__all__ = [
+    "ANONYMOUS",
+    "FollowUp",
+    "add_information",
+    "follow_up",
+    "hash_code",
+    "rate",
+    "submit",
+]
+
+ANONYMOUS = "anonymous"  # subject and role of every anonymous write
+_FIELDS = ("kind", "category", "title", "description")
+_RATEABLE = ("resolved", "archived")
+
+
+@dataclass(frozen=True, slots=True)
+class FollowUp:
+    status: str
+    resolution: str | None
+    satisfaction: int | None
+    notes: int  # how many notes the submitter added
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
+
+
+def _principal(writer: RecordWriter) -> Principal:
+    return Principal(tenant=writer.tenant.slug, subject=ANONYMOUS, roles=frozenset({ANONYMOUS}))
+
+
+async def submit(conn: Connection, writer: RecordWriter, input: Mapping[str, Any]) -> str:
+    """Create the anonymous complaint; returns the follow-up code (shown once, never stored)."""
+    unknown = sorted(set(input) - set(_FIELDS))
+    if unknown:
+        raise ValidationFailed(
+            [
+                FieldError(("input", name), "not accepted for an anonymous complaint")
+                for name in unknown
+            ],
+            hint="Send only " + ", ".join(_FIELDS) + ".",
+        )
+    code = base64.b32encode(secrets.token_bytes(20)).decode()  # 160 bits, 32 characters
+    entity = writer.metadata.model.entity("complaints/complaint")
+    record_id = await writer.create(
+        conn,
+        entity,
+        {**input, "anonymous": True, "followUpHash": hash_code(code)},
+        principal=_principal(writer),
+        via="anonymous",
+    )
+    await _coarsen(conn, writer, entity.table, record_id)
+    return code
+
+
+async def follow_up(conn: Connection, writer: RecordWriter, code: str) -> FollowUp:
+    row = await _find(conn, writer, code)
+    notes = await conn.fetchval(
+        f"SELECT count(*) FROM {qualified(writer.tenant.schema, 'complaints_note')} "
+        "WHERE complaint_id = $1::uuid AND from_submitter",
+        row["id"],
+    )
+    return FollowUp(row["status"], row["resolution"], row["satisfaction"], int(notes))
+
+
+async def add_information(conn: Connection, writer: RecordWriter, code: str, text: str) -> None:
+    row = await _find(conn, writer, code)
+    entity = writer.metadata.model.entity("complaints/note")
+    note_id = await writer.create(
+        conn,
+        entity,
+        {"complaintId": row["id"], "text": text, "fromSubmitter": True},
+        principal=_principal(writer),
+        via="anonymous",
+    )
+    await _coarsen(conn, writer, entity.table, note_id)
+
+
+async def rate(conn: Connection, writer: RecordWriter, code: str, satisfaction: int) -> None:
+    row = await _find(conn, writer, code)
+    if row["status"] not in _RATEABLE:
+        raise ValidationFailed(
+            [FieldError(("satisfaction",), f"the complaint is {row['status']}, not resolved")],
+            hint="Rate the resolution once the complaint is resolved.",
+        )
+    entity = writer.metadata.model.entity("complaints/complaint")
+    await writer.update(
+        conn,
+        entity,
+        row["id"],
+        {"satisfaction": satisfaction},
+        expected_version=row["version"],
+        principal=_principal(writer),
+        via="anonymous",
+    )
+    await _coarsen(conn, writer, entity.table, row["id"])
+
+
+async def _find(conn: Connection, writer: RecordWriter, code: str) -> Any:
+    # The lookup is by the code's hash only; a wrong code and a missing complaint look the same.
+    row = await conn.fetchrow(
+        f"SELECT id::text AS id, status, resolution, satisfaction, version "
+        f"FROM {qualified(writer.tenant.schema, 'complaints_complaint')} "
+        "WHERE follow_up_hash = $1 AND anonymous",
+        hash_code(code),
+    )
+    if row is None:
+        raise NotFound(
+            "No complaint has this follow-up code.",
+            hint="Check the code as it was shown when you submitted (letters and digits 2-7).",
+        )
+    return row
+
+
+async def _coarsen(conn: Connection, writer: RecordWriter, table: str, record_id: str) -> None:
+    # System timestamps are not writable through the RecordWriter; cutting them to the day is
+    # the one write around it, made in the same transaction, on records only this path writes.
+    await conn.execute(
+        f"UPDATE {qualified(writer.tenant.schema, table)} "
+        "SET created_at = date_trunc('day', created_at), "
+        "updated_at = date_trunc('day', updated_at) WHERE id = $1::uuid",
+        record_id,
+    )

@@ -1,0 +1,117 @@
+"""append_entry: one entry per call, in the caller's transaction, chained and checkpointed."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import asyncpg
+import pytest
+
+from rapport.audit.checkpoints import CheckpointSigner
+from rapport.audit.log import append_entry
+from rapport.audit.merkle import frontier_root, root
+from rapport.audit.verify import verify_log
+from rapport.db.catalog import migrate
+from rapport.db.database import Database
+
+SIGNER = CheckpointSigner(bytes(range(32)), interval=5)
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def migrated(database: Database) -> None:
+    await migrate(database)
+
+
+async def test_entries_get_consecutive_numbers_in_commit_order(database: Database) -> None:
+    # given: ten concurrent transactions, each appending one entry
+    async def one(i: int) -> int:
+        async with database.transaction() as conn:
+            return await append_entry(
+                conn,
+                tenant_id=None,
+                actor=f"user{i}",
+                action="auth.login",
+                signer=SIGNER,
+                data={"i": i, "amount": 1.5},
+            )
+
+    # when
+    seqs = await asyncio.gather(*(one(i) for i in range(10)))
+
+    # then: no gaps, no duplicates, and the chain verifies
+    rows = await database.fetch("SELECT seq, data FROM rapport.audit_entries ORDER BY seq")
+    assert sorted(seqs) == [r["seq"] for r in rows][-10:]
+    assert json.loads(rows[-1]["data"])["amount"] == "1.5"  # floats are stored as exact text
+    async with database.acquire() as conn:
+        report = await verify_log(conn, SIGNER)
+    assert report.intact, report.problems
+
+
+async def test_a_rolled_back_append_leaves_no_gap(database: Database) -> None:
+    # given
+    before = await database.fetchval("SELECT seq FROM rapport.audit_head")
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as conn:
+            await append_entry(conn, tenant_id=None, actor="x", action="auth.login", signer=SIGNER)
+            raise RuntimeError("the change failed")
+
+    # when
+    async with database.transaction() as conn:
+        seq = await append_entry(
+            conn, tenant_id=None, actor="y", action="auth.logout", signer=SIGNER
+        )
+
+    # then
+    assert seq == before + 1
+
+
+async def test_checkpoints_are_signed_at_the_interval_and_match_the_root(
+    database: Database,
+) -> None:
+    # given: the log has more than one interval of entries
+    async with database.transaction() as conn:
+        for _ in range(5):
+            await append_entry(conn, tenant_id=None, actor="x", action="auth.login", signer=SIGNER)
+
+    # when
+    rows = await database.fetch("SELECT * FROM rapport.audit_checkpoints ORDER BY tree_size")
+    leaves = [
+        bytes(r["leaf_hash"])
+        for r in await database.fetch("SELECT leaf_hash FROM rapport.audit_entries ORDER BY seq")
+    ]
+    head = await database.fetchrow("SELECT frontier FROM rapport.audit_head")
+
+    # then
+    assert [r["tree_size"] % 5 for r in rows] == [0] * len(rows) and rows
+    for row in rows:
+        assert bytes(row["root_hash"]) == root(leaves[: row["tree_size"]])
+    assert frontier_root([bytes(f) for f in head["frontier"]]) == root(leaves)
+
+
+async def test_the_table_refuses_update_delete_and_truncate(database: Database) -> None:
+    # given / when / then: the trigger refuses, with a message that says why
+    for sql in (
+        "UPDATE rapport.audit_entries SET actor = 'mallory'",
+        "DELETE FROM rapport.audit_entries",
+        "TRUNCATE rapport.audit_entries",
+        "DELETE FROM rapport.audit_checkpoints",
+    ):
+        with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+            await database.execute(sql)
+
+
+async def test_an_application_role_cannot_change_entries(database: Database) -> None:
+    # given: an application role with the privileges the migration grants
+    async with database.acquire() as conn:
+        await conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'rapport_app_test')"
+            " THEN CREATE ROLE rapport_app_test; END IF; END $$"
+        )
+        await conn.execute("GRANT USAGE ON SCHEMA rapport TO rapport_app_test")
+        await conn.execute("GRANT SELECT, INSERT ON rapport.audit_entries TO rapport_app_test")
+        async with conn.raw.transaction():
+            await conn.execute("SET LOCAL ROLE rapport_app_test")
+            # when / then: no UPDATE privilege at all (REVOKE ... FROM PUBLIC)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("UPDATE rapport.audit_entries SET actor = 'mallory'")
