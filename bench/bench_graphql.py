@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
 import random
@@ -53,6 +54,11 @@ from rapport.metadata.documents import documents_from_json, kernel_documents, re
 from rapport.settings import Settings
 
 HERE = Path(__file__).resolve().parent
+# Production settings require their keys explicitly; the benchmark makes throw-away ones.
+PRODUCTION_KEYS = {
+    "RAPPORT_MASTER_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    "RAPPORT_AUDIT_SIGNING_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+}
 TENANT = "bench"
 LIST_QUERY = """
 query List($first: Int!) {
@@ -172,6 +178,7 @@ async def throughput_section(dsn: str, args: argparse.Namespace, settings: Setti
         **os.environ,
         "RAPPORT_DATABASE_URL": dsn,
         "RAPPORT_JWT_SECRET": settings.jwt_secret,
+        **PRODUCTION_KEYS,
         "RAPPORT_ENV": "production",
         "RAPPORT_OTEL_EXPORTER": "none",
     }
@@ -228,6 +235,7 @@ async def permissions_section(dsn: str, args: argparse.Namespace, settings: Sett
         **os.environ,
         "RAPPORT_DATABASE_URL": dsn,
         "RAPPORT_JWT_SECRET": settings.jwt_secret,
+        **PRODUCTION_KEYS,
         "RAPPORT_ENV": "production",
         "RAPPORT_OTEL_EXPORTER": "none",
     }

@@ -32,8 +32,10 @@ from rapport.graphql.admin import AdminSchema, admin_endpoint, build_admin_schem
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.http import graphql_endpoint, healthz_endpoint
 from rapport.graphql.limits import PersistedOperations, load_persisted_operations
+from rapport.graphql.public import TokenBuckets, public_endpoint
 from rapport.graphql.ws import EventHub, websocket_endpoint
 from rapport.plugins import installed_registry
+from rapport.plugins.attributes import PluginAttributes
 from rapport.runtime import TenantRuntimes
 from rapport.server import open_database
 from rapport.settings import Settings
@@ -60,6 +62,10 @@ class Services:
     persisted: PersistedOperations | None = None
     # Record change events for websocket subscriptions (one LISTEN connection, started lazily).
     events: EventHub | None = None
+    # $user attributes from the installed plug-ins' principal_attributes hooks (None: none).
+    plugin_attributes: PluginAttributes | None = None
+    # Per-tenant token buckets of the login-free /public/{tenant}/graphql (None: endpoint off).
+    public_limits: TokenBuckets | None = None
 
 
 ReadyHook = Callable[[Services], object]
@@ -81,6 +87,7 @@ class RapportApp(Starlette):
                 Route("/graphql", graphql_endpoint, methods=["GET", "POST"]),
                 WebSocketRoute("/graphql", websocket_endpoint),
                 Route("/graphql/admin", admin_endpoint, methods=["GET", "POST"]),
+                Route("/public/{tenant}/graphql", public_endpoint, methods=["POST"]),
                 *AUTH_ROUTES,
             ],
             middleware=[Middleware(TelemetryMiddleware)],
@@ -155,6 +162,10 @@ class RapportApp(Starlette):
             admin=self.admin_schema,
             auth=Authenticator(self.settings, db, tokens),
             events=events,
+            plugin_attributes=PluginAttributes(db, self.settings.identity.revocation_cache_seconds),
+            public_limits=TokenBuckets(
+                self.settings.public_rate_per_minute, self.settings.public_burst
+            ),
             persisted=(
                 None
                 if limits.persisted_operations is None

@@ -31,6 +31,7 @@ widget::
     ├── PersistedQueryNotFound  PERSISTED_QUERY_NOT_FOUND  not on the persisted-operation list
     ├── BadRequest              BAD_REQUEST            malformed HTTP/GraphQL request
     ├── MethodNotAllowed        METHOD_NOT_ALLOWED     e.g. a mutation over GET
+    ├── RateLimited             RATE_LIMITED           too many requests; retry after a pause
     ├── DatabaseUnavailable     DATABASE_UNAVAILABLE   PostgreSQL cannot be reached
     ├── ConfigurationError      CONFIGURATION_ERROR    a setting is missing or malformed
     ├── DeliveryFailed          DELIVERY_FAILED        a webhook/robot refused an event (retried)
@@ -72,6 +73,7 @@ __all__ = [
     "QueryTooDeep",
     "QueryTooLarge",
     "RapportError",
+    "RateLimited",
     "TenantNotFound",
     "TooManyAliases",
     "TotpRequired",
@@ -322,6 +324,11 @@ class BadRequest(RapportError):
 class MethodNotAllowed(RapportError):
     code = "METHOD_NOT_ALLOWED"
     http_status = 405
+
+
+class RateLimited(RapportError):
+    code = "RATE_LIMITED"
+    http_status = 429
 
 
 class DatabaseUnavailable(RapportError):

@@ -49,6 +49,8 @@ default so that ``rapport serve`` works on a bare machine; production deployment
 | RAPPORT_GRAPHQL_INTROSPECTION | off in production              | allow __schema / __type                  |
 | RAPPORT_GRAPHQL_SUGGESTIONS | off in production                | "did you mean …" in validation errors    |
 | RAPPORT_PERSISTED_OPERATIONS | (none: any operation)           | JSON file or folder of allowed operations |
+| RAPPORT_PUBLIC_RATE_PER_MINUTE | 30                            | login-free /public/{tenant}/graphql requests per tenant and minute |
+| RAPPORT_PUBLIC_BURST        | 10                               | requests a tenant's public bucket holds at once |
 """
 
 from __future__ import annotations
@@ -282,6 +284,9 @@ class Settings:
     # Users, sessions, lockout and OIDC (rapport.auth); GraphQL limits (rapport.graphql.limits).
     identity: IdentitySettings = field(default_factory=lambda: IdentitySettings.from_env({}))
     graphql_limits: GraphQLLimitSettings = field(default_factory=GraphQLLimitSettings)
+    # The login-free anonymous endpoint (rapport.graphql.public): a token bucket per tenant.
+    public_rate_per_minute: int = 30
+    public_burst: int = 10
 
     @property
     def is_production(self) -> bool:
@@ -337,6 +342,8 @@ class Settings:
             smtp_from=env.get("RAPPORT_SMTP_FROM") or "rapport@localhost",
             identity=IdentitySettings.from_env(env),
             graphql_limits=GraphQLLimitSettings.from_env(env),
+            public_rate_per_minute=_int(env, "RAPPORT_PUBLIC_RATE_PER_MINUTE", 30),
+            public_burst=_int(env, "RAPPORT_PUBLIC_BURST", 10),
         )
 
 

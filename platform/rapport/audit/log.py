@@ -10,14 +10,15 @@ Measured throughput is in the report; a sequence object would allow concurrency 
 and an order that differs from commit order, which a Merkle tree cannot tolerate.
 
 Time comes from the database's ``clock_timestamp()`` taken under the lock, so time never runs
-backwards along the sequence.
+backwards along the sequence — except for entries given their own ``at``: the anonymous
+entries released once a day by :mod:`rapport.audit.held` carry the day of their write.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
 from rapport.audit.canonical import Entry, plain
@@ -54,19 +55,21 @@ async def append_entry(
     record_id: str | None = None,
     data: Mapping[str, Any] | None = None,
     signer: CheckpointSigner | None = None,
+    at: datetime | None = None,
 ) -> int:
     """Append one entry in the caller's transaction; its sequence number.
 
     When the new size is a multiple of the signer's interval (RAPPORT_AUDIT_CHECKPOINT_INTERVAL),
     a signed checkpoint is written in the same transaction. ``signer`` defaults to the one
-    built from the process settings.
+    built from the process settings. ``at`` (aware) replaces the clock time (held anonymous
+    entries: their day).
     """
     head = await conn.fetchrow(_HEAD)
     if head is None:
         raise RuntimeError("rapport.audit_head is missing: run the catalog migrations")
     entry = Entry(
         seq=int(head["seq"]),
-        at=head["at"].astimezone(UTC),
+        at=(head["at"] if at is None else at).astimezone(UTC),
         tenant_id=None if tenant_id is None else str(tenant_id),
         actor=actor,
         action=action,

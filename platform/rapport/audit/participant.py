@@ -6,7 +6,9 @@ sensitive field's values appear only as ``hmac-sha256:<hex>``: a keyed hash (the
 from the tenant's first data key), so the log never holds plaintext and a reader of the log
 cannot guess a salary by hashing candidates, while someone holding the key can confirm a
 claimed value. The entry is appended in the write's transaction, last, so it holds the log's
-head lock for as short a time as possible (see ``rapport.audit.log``).
+head lock for as short a time as possible (see ``rapport.audit.log``). Entries of anonymous
+writes (``via="anonymous"``) have no actor and are held until the day is over
+(``rapport.audit.held``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
+from rapport.audit.held import ANONYMOUS_VIA, hold_entry
 from rapport.audit.log import append_entry
 from rapport.crypto.cipher import key_id_of
 from rapport.crypto.fields import open_value
@@ -44,6 +47,18 @@ class AuditParticipant(WriteParticipant):
 
     async def after_write(self, conn: Connection, change: Change) -> None:
         changed = await self._changed(conn, change)
+        if change.via == ANONYMOUS_VIA:
+            # No actor, and appended with the day's other anonymous entries in random order
+            # once the day is over: no timing or sequence join (rapport.audit.held).
+            await hold_entry(
+                conn,
+                tenant_id=change.tenant.id,
+                action=f"record.{change.action.value}",
+                entity=change.entity.id,
+                record_id=change.record_id,
+                data={"via": change.via, "changed": changed},
+            )
+            return
         await append_entry(
             conn,
             tenant_id=change.tenant.id,

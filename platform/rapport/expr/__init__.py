@@ -26,6 +26,10 @@ Keys:
   course) with ``{"_some": {…}}`` (at least one related record matches), ``{"_none": {…}}``
   (none does) or ``{"_every": {…}}`` (all do; true when there are none);
 * a computed boolean field with ``{"_eq": true}`` or ``{"_eq": false}``;
+* a tree filter ``{"department": {"_descendants_of": <id | [ids] | $var>}}`` on a relation into
+  a tree entity (one with a self-relation, e.g. ``org/department.parent``), or ``{"id":
+  {"_descendants_of": …}}`` on the tree entity itself: true when the record's node is a given
+  node or below it (see Trees below);
 * ``_and: [f, …]`` (``[]`` is true), ``_or: [f, …]`` (``[]`` is false), ``_not: f``.
 
 ``{}`` is true: an empty filter matches every record.
@@ -88,6 +92,20 @@ against a date field, today's date in UTC). ``$$`` writes a literal dollar (``"$
 text ``$5``). A variable stands for a whole operand: ``{"department": {"_in":
 "$user.departments"}}``; a variable holding null matches nothing (``_nin``/``_neq`` everything
 non-null), a list operator given a single value treats it as a one-element list.
+
+Trees
+-----
+``_descendants_of`` takes a uuid, a list of uuids or a variable holding either (``"$user.
+departmentId"``, ``"$user.departments"``); it is the only key of its object, except
+``"_via": "<self-relation>"``, which names the tree edge when the tree entity has more than one
+self-relation (with exactly one it is optional; with none the filter is an error). It is
+allowed on a relation field (``department``), its ``<name>Id`` and on ``id`` of a tree entity.
+SQL walks down from the given nodes with a ``WITH RECURSIVE … UNION`` subquery: UNION drops rows
+already found, so a cycle in the parent links ends the walk instead of looping. Python walks up
+from the record's node and needs the tree's parent links in the variables under
+``"tree:<entity id>"`` (a mapping node id → parent id or None; :func:`evaluate` raises when
+it is missing); it stops at a node it has seen, so cycles end there too. Both agree: the
+record matches when the given nodes include its node or any node on its parent chain.
 """
 
 from __future__ import annotations
@@ -98,6 +116,7 @@ from rapport.expr.ast import (
     TRUE,
     And,
     Compare,
+    Descendants,
     Expr,
     Literal,
     Not,
@@ -120,6 +139,7 @@ __all__ = [
     "TRUE",
     "And",
     "Compare",
+    "Descendants",
     "Expr",
     "Literal",
     "Not",

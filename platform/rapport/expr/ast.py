@@ -24,6 +24,7 @@ __all__ = [
     "TRUE",
     "And",
     "Compare",
+    "Descendants",
     "Expr",
     "Literal",
     "Not",
@@ -111,6 +112,25 @@ class Related:
 
 
 @dataclass(frozen=True, slots=True)
+class Descendants:
+    """``_descendants_of``: the record's tree node is one of the ``value`` nodes or below one.
+
+    ``field``/``column`` hold the node id on the current record (``departmentId`` /
+    ``department_id`` for a relation into the tree, ``id`` / ``id`` on the tree entity itself).
+    The tree is entity ``tree`` linked through its self-relation ``edge`` (child → parent,
+    column ``edge_column``). ``value`` resolves to a list of uuids (a single id is a one-element
+    list, null is the empty list, which matches nothing).
+    """
+
+    field: str
+    column: str
+    tree: str
+    edge: str
+    edge_column: str
+    value: Value
+
+
+@dataclass(frozen=True, slots=True)
 class And:
     items: tuple[Expr, ...]
 
@@ -125,7 +145,7 @@ class Not:
     item: Expr
 
 
-Expr = And | Or | Not | Compare | Related
+Expr = And | Or | Not | Compare | Related | Descendants
 
 TRUE: Expr = And(())
 FALSE: Expr = Or(())

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from rapport.errors import FieldError, ValidationFailed
-from rapport.expr.ast import And, Compare, Expr, Not, Or, Related
+from rapport.expr.ast import And, Compare, Descendants, Expr, Not, Or, Related
 from rapport.expr.matching import ascii_lower, jsonb_contains, like_matches
 from rapport.expr.operands import (
     STRING_KINDS,
@@ -31,7 +31,7 @@ from rapport.expr.operands import (
 )
 from rapport.metadata.ir import FieldKind
 
-__all__ = ["evaluate"]
+__all__ = ["evaluate", "tree_variable"]
 
 
 def evaluate(expr: Expr, record: Mapping[str, Any], variables: Mapping[str, Any]) -> bool:
@@ -44,7 +44,49 @@ def evaluate(expr: Expr, record: Mapping[str, Any], variables: Mapping[str, Any]
         return not evaluate(expr.item, record, variables)
     if isinstance(expr, Compare):
         return _compare(expr, record, variables)
+    if isinstance(expr, Descendants):
+        return _descendants(expr, record, variables)
     return _related(expr, record, variables)
+
+
+def tree_variable(entity_id: str) -> str:
+    """The variable holding a tree's parent links (node id → parent id or None) for
+    ``_descendants_of``: ``"tree:<entity id>"``."""
+    return f"tree:{entity_id}"
+
+
+def _descendants(
+    expr: Descendants, record: Mapping[str, Any], variables: Mapping[str, Any]
+) -> bool:
+    """Walks up from the record's node; a node seen twice (a cycle) ends the walk."""
+    roots = set(resolve_operand(expr.value, FieldKind.UUID, "_in", variables, field=expr.field))
+    as_compare = Compare(expr.field, expr.column, FieldKind.UUID, "_in", expr.value)
+    node = _normalize(FieldKind.UUID, _field_value(record, as_compare), expr.field)
+    name = tree_variable(expr.tree)
+    links = variables.get(name)
+    if not isinstance(links, Mapping):
+        raise ValidationFailed(
+            [
+                FieldError(
+                    (f"${name}",),
+                    f"_descendants_of needs the parent links of {expr.tree}",
+                    "UNKNOWN_VARIABLE",
+                )
+            ],
+            hint=f'Pass {{"{name}": {{node id: parent id or null, …}}}} in the variables '
+            f"(every {expr.tree} record's id and {expr.edge}Id).",
+        )
+    parents = {
+        _normalize(FieldKind.UUID, child, name): _normalize(FieldKind.UUID, parent, name)
+        for child, parent in links.items()
+    }
+    seen: set[Any] = set()
+    while node is not None and node not in seen:
+        if node in roots:
+            return True
+        seen.add(node)
+        node = parents.get(node)
+    return False
 
 
 def _related(expr: Related, record: Mapping[str, Any], variables: Mapping[str, Any]) -> bool:

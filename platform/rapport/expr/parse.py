@@ -18,6 +18,7 @@ from rapport.expr.ast import (
     TRUE,
     And,
     Compare,
+    Descendants,
     Expr,
     Literal,
     Not,
@@ -42,6 +43,9 @@ _VARIABLE_HELP = "use $user.id, $user.roles, $user.<attribute> or $now (write $$
 # Operators whose operand must be written out: a variable there would hide a shape error.
 _LITERAL_ONLY = frozenset({"_is_null", "_between"})
 _SYSTEM = {f.name: f for f in SYSTEM_FIELDS}
+# The tree filter and its optional edge name (see "Trees" in rapport.expr).
+_DESCENDANTS_OF = "_descendants_of"
+_VIA = "_via"
 
 
 def parse_where(
@@ -97,6 +101,8 @@ class _Parser:
         if key == "_not":
             return Not(self.where(value, entity, path))
         if isinstance(key, str):
+            if key == "id" and _is_tree_filter(value):
+                return self.descendants("id", "id", entity, value, path)
             if key in _SYSTEM:
                 system = _SYSTEM[key]
                 return self.comparisons(key, system.column, system.kind, (), value, path)
@@ -105,6 +111,11 @@ class _Parser:
             if key.endswith("Id") and entity.has_field(key[:-2]):
                 relation = entity.field(key[:-2])
                 if relation.kind is FieldKind.RELATION and relation.column is not None:
+                    if _is_tree_filter(value) and relation.relation is not None:
+                        tree = self.target(relation.relation.target, path)
+                        if tree is None:
+                            return TRUE
+                        return self.descendants(key, relation.column, tree, value, path)
                     return self.comparisons(key, relation.column, FieldKind.UUID, (), value, path)
             for reverse in entity.reverse_relations:
                 if reverse.name == key:
@@ -181,6 +192,8 @@ class _Parser:
         target = self.target(target_id, path)
         if target is None:
             return TRUE
+        if _is_tree_filter(value) and field.column is not None:
+            return self.descendants(f"{field.name}Id", field.column, target, value, path)
         if isinstance(value, Mapping) and (ops := [k for k in value if k in OPERATORS]):
             return self.fail(
                 (*path, ops[0]),
@@ -191,6 +204,86 @@ class _Parser:
             )
         inner = self.where(value, target, path)
         return Related(field.name, "many_to_one", target.id, "some", inner, source=entity.id)
+
+    def descendants(
+        self,
+        name: str,
+        column: str,
+        tree: EntityDef,
+        value: Mapping[str, Any],
+        path: tuple[PathSegment, ...],
+    ) -> Expr:
+        """``{"_descendants_of": …, "_via": "<self-relation>"?}``: the node or below it."""
+        extra = [k for k in value if k not in (_DESCENDANTS_OF, _VIA)]
+        if extra:
+            return self.fail(
+                (*path, extra[0]),
+                f"{_DESCENDANTS_OF} stands alone (optionally with {_VIA}); combine it with "
+                f'other conditions through _and: [{{"{name}": {{"{_DESCENDANTS_OF}": …}}}}, …]',
+                "UNKNOWN_OPERATOR",
+            )
+        edges = [
+            f
+            for f in tree.fields
+            if f.kind is FieldKind.RELATION
+            and f.relation is not None
+            and f.relation.target == tree.id
+            and f.column is not None
+        ]
+        names = ", ".join(f.name for f in edges)
+        via = value.get(_VIA)
+        if via is not None:
+            chosen = [f for f in edges if f.name == via]
+            if not chosen:
+                return self.fail(
+                    (*path, _VIA),
+                    f"{via!r} is not a self-relation of {tree.type_name}; "
+                    f"its self-relations: {names or 'none'}",
+                    "INVALID_VALUE",
+                )
+            edge = chosen[0]
+        elif len(edges) == 1:
+            edge = edges[0]
+        elif not edges:
+            return self.fail(
+                (*path, _DESCENDANTS_OF),
+                f"{tree.type_name} is not a tree: it has no relation to itself (such as parent), "
+                f"so {_DESCENDANTS_OF} cannot be used on {name}",
+                "OPERATOR_NOT_ALLOWED",
+            )
+        else:
+            return self.fail(
+                (*path, _DESCENDANTS_OF),
+                f"{tree.type_name} has several self-relations ({names}): name the tree edge "
+                f'with "{_VIA}": "<one of them>"',
+                "AMBIGUOUS_TREE",
+            )
+        raw = value.get(_DESCENDANTS_OF)
+        op_path = (*path, _DESCENDANTS_OF)
+        operand: Value | None
+        if raw is None:
+            self.fail(
+                op_path,
+                f"{_DESCENDANTS_OF} takes a node id, a list of ids or a variable, not null",
+                "NULL_VALUE",
+            )
+            return TRUE
+        if isinstance(raw, str) and raw.startswith("$") and not raw.startswith("$$"):
+            operand = self.variable(name, FieldKind.UUID, "_in", raw[1:], op_path)
+        else:
+            listed = isinstance(raw, Sequence) and not isinstance(raw, str)
+            try:
+                operand = Literal(coerce_operand(FieldKind.UUID, "_in", raw if listed else [raw]))
+            except CoercionError as exc:
+                at = (*op_path, exc.index) if listed and exc.index is not None else op_path
+                self.fail(
+                    at, f"invalid node id for {_DESCENDANTS_OF}: {exc.message}", "INVALID_VALUE"
+                )
+                operand = None
+        if operand is None:
+            return TRUE
+        assert edge.column is not None  # filtered above; narrows the type
+        return Descendants(name, column, tree.id, edge.name, edge.column, operand)
 
     def quantified(
         self,
@@ -397,6 +490,10 @@ class _Parser:
                     return None
             return items
         return raw
+
+
+def _is_tree_filter(value: Any) -> bool:
+    return isinstance(value, Mapping) and _DESCENDANTS_OF in value
 
 
 def _filter_keys(entity: EntityDef) -> list[str]:

@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rapport.errors import RapportError
-from rapport.expr.ast import And, Compare, Expr, Not, Or, Related
+from rapport.expr.ast import And, Compare, Descendants, Expr, Not, Or, Related
 from rapport.expr.matching import escape_like
 from rapport.expr.operands import ORDER_OPERATORS, STRING_KINDS, resolve_operand
 from rapport.metadata.ir import EntityDef, FieldKind, Model
@@ -96,6 +96,8 @@ def compile_sql(expr: Expr, ctx: SqlContext) -> str:
         return f"NOT COALESCE({compile_sql(expr.item, ctx)}, false)"
     if isinstance(expr, Compare):
         return _compare(expr, ctx)
+    if isinstance(expr, Descendants):
+        return _descendants(expr, ctx)
     return _related(expr, ctx)
 
 
@@ -202,6 +204,26 @@ def _related(expr: Related, ctx: SqlContext) -> str:
         return f"NOT EXISTS (SELECT 1 FROM {frm} WHERE {join} AND NOT COALESCE({inner}, false))"
     exists = f"EXISTS (SELECT 1 FROM {frm} WHERE {join} AND {inner})"
     return exists if expr.quantifier == "some" else f"NOT {exists}"
+
+
+def _descendants(expr: Descendants, ctx: SqlContext) -> str:
+    """The record's node is in the set reached from the given nodes down the tree edge.
+
+    The subquery is not correlated, so PostgreSQL computes the set once per statement; UNION
+    (not UNION ALL) keeps only new ids, which ends the recursion on a cycle.
+    """
+    roots = resolve_operand(expr.value, FieldKind.UUID, "_in", ctx.variables, field=expr.field)
+    tree = _entity(ctx.model, expr.tree)
+    node, found = ctx.params.alias(), ctx.params.alias()
+    node_ctx, found_ctx = replace(ctx, alias=node), replace(ctx, alias=found)
+    return (
+        f"{_column(ctx, expr.column)} IN (WITH RECURSIVE {quote_ident(found)}(id) AS ("
+        f"SELECT unnest({ctx.params.add(list(roots), 'uuid[]')}) UNION "
+        f"SELECT {_column(node_ctx, 'id')} FROM {qualified(ctx.schema, tree.table)} AS "
+        f"{quote_ident(node)} JOIN {quote_ident(found)} ON "
+        f"{_column(node_ctx, expr.edge_column)} = {_column(found_ctx, 'id')}) "
+        f"SELECT {_column(found_ctx, 'id')} FROM {quote_ident(found)})"
+    )
 
 
 def _entity(model: Model, entity_id: str) -> EntityDef:

@@ -7,7 +7,7 @@ from typing import Any
 
 from rapport.auth.principal import Principal
 from rapport.errors import RapportError
-from rapport.expr.ast import And, Compare, Expr, Not, Or, Variable
+from rapport.expr.ast import And, Compare, Descendants, Expr, Not, Or, Variable
 
 __all__ = ["variables_for", "variables_in"]
 
@@ -39,6 +39,7 @@ def variables_in(expr: Expr) -> frozenset[str]:
         return frozenset().union(*(variables_in(item) for item in expr.items))
     if isinstance(expr, Not):
         return variables_in(expr.item)
-    if isinstance(expr, Compare):
+    if isinstance(expr, Compare | Descendants):
+        # Not the tree's parent links: only Python evaluation needs them (rapport.expr Trees).
         return frozenset({expr.value.name}) if isinstance(expr.value, Variable) else frozenset()
     return variables_in(expr.inner)

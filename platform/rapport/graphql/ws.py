@@ -461,6 +461,8 @@ class _Connection:
             if principal.tenant is None:
                 raise Forbidden("An operator token has no tenant.")
             api = await svc.runtimes.get(principal.tenant)
+            if svc.plugin_attributes is not None:  # $user.* from installed plug-ins, as /graphql
+                principal = await svc.plugin_attributes.enrich(api.tenant, api.metadata, principal)
             plan, document = plan_subscription(
                 api,
                 str(payload.get("query") or ""),
@@ -474,9 +476,9 @@ class _Connection:
             )
             return
         subscription = _Subscription(api, svc.db, principal, plan, document)
-        queue = await hub.subscribe(principal.tenant)
+        queue = await hub.subscribe(api.tenant.slug)
         self.tasks[op_id] = asyncio.create_task(
-            self._pump(hub, principal.tenant, queue, subscription, op_id)
+            self._pump(hub, api.tenant.slug, queue, subscription, op_id)
         )
 
     async def _pump(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rapport.db.tenants import Queryable
@@ -40,11 +40,15 @@ async def enqueue(
     payload: Mapping[str, Any],
     dedupe_key: str | None = None,
     not_before: datetime | None = None,
+    day_coarse: bool = False,
 ) -> str:
     """Write one outbox row in the caller's transaction; return its id (the job id).
 
     With ``dedupe_key``, a second enqueue of the same (tenant, topic, key) returns the first
     row's id and writes nothing. ``not_before`` delays the job (an SLA deadline, a reminder).
+    ``day_coarse`` (events of anonymous writes): ``created_at`` is midnight UTC of today and
+    the job waits at least until the next midnight, so neither the row's times nor its
+    ``dispatched_at`` can be joined with the exact time of the write.
     """
     # The registry imports the handlers, which enqueue follow-up jobs: a module-level import
     # would be circular.
@@ -62,11 +66,15 @@ async def enqueue(
             [FieldError(("notBefore",), "not_before must be timezone-aware")],
             hint="Pass an aware datetime, e.g. datetime.now(UTC) + timedelta(days=2).",
         )
+    created_at: datetime | None = None  # None: the database's now()
+    if day_coarse:
+        created_at = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+        not_before = max(not_before or created_at, created_at + timedelta(days=1))
     body = json.dumps(payload, ensure_ascii=False, default=_json_default)
     row = await conn.fetchrow(
         """
-        INSERT INTO rapport.outbox (tenant_id, topic, payload, dedupe_key, not_before)
-        VALUES ($1::uuid, $2, $3::jsonb, $4, $5)
+        INSERT INTO rapport.outbox (tenant_id, topic, payload, dedupe_key, not_before, created_at)
+        VALUES ($1::uuid, $2, $3::jsonb, $4, $5, coalesce($6::timestamptz, now()))
         ON CONFLICT (tenant_id, topic, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
         RETURNING id::text
         """,
@@ -75,6 +83,7 @@ async def enqueue(
         body,
         dedupe_key,
         not_before,
+        created_at,
     )
     if row is None:  # the dedupe key was used before: that row is the job
         found = await conn.fetchval(

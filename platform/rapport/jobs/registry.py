@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from rapport.audit.held import audit_release_cron
 from rapport.jobs.context import CronSpec, Handler
 from rapport.jobs.maintenance import prune_outbox
 from rapport.notify.email import send as send_email
@@ -35,4 +36,6 @@ CRON_JOBS: tuple[CronSpec, ...] = (
     CronSpec("outbox.prune", prune_outbox, minute=frozenset({17}), second=frozenset({0})),
     # SLA reminders, breaches and date timers: every minute, once across all workers.
     CronSpec("workflow.sla", sla_cron),
+    # Anonymous writes' audit entries join the log once their day is over (rapport.audit.held).
+    CronSpec("audit.release", audit_release_cron, minute=frozenset({23}), second=frozenset({0})),
 )

@@ -86,6 +86,13 @@ class Hooks:
         """GraphQL root fields the plug-in contributes (see rapport.graphql.contributions)."""
         return ()
 
+    def public_fields(self) -> frozenset[str]:
+        """Root fields of ``graphql()`` that anyone may call without a login on
+        ``POST /public/{tenant}/graphql`` (rapport.graphql.public). They run as a principal
+        with no roles, so they must write through their own fixed principal and read only what
+        the caller proves a right to (e.g. by a follow-up code)."""
+        return frozenset()
+
 
 @dataclass(frozen=True, slots=True)
 class UpgradeContext:

@@ -4,13 +4,15 @@ Creates start in the initial state (a client may not choose another), updates ma
 the state field (only ``via="workflow"`` writes do), and while a record is in a state with
 ``editable`` fields, create/update may change only those. After a create the initial state's
 SLA and the date timers are armed; after an update of a date field the timers are re-armed;
-after a delete every open deadline of the record is cancelled.
+after a delete every open deadline of the record is cancelled. Anonymous writes
+(``via="anonymous"``) leave history without an actor and times cut to the day.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from rapport.audit.held import ANONYMOUS_VIA
 from rapport.db.database import Connection
 from rapport.errors import FieldError, ValidationFailed
 from rapport.records.change import Action, Change, PendingChange, WriteParticipant
@@ -65,6 +67,10 @@ class WorkflowParticipant(WriteParticipant):
         if workflow is None:
             return
         now = dt.datetime.now(dt.UTC)
+        if change.via == ANONYMOUS_VIA:
+            # No exact time of an anonymous write is kept (rapport.audit.held): its history
+            # and SLA clock start at midnight UTC of the day, which only shortens the SLA.
+            now = now.replace(hour=0, minute=0, second=0, microsecond=0)
         tenant_id = change.tenant.id
         if change.action is Action.DELETE:
             await cancel_record(conn, tenant_id, change.record_id, now)
@@ -91,7 +97,7 @@ class WorkflowParticipant(WriteParticipant):
             transition=None,
             from_state=None,
             to_state=state,
-            actor=change.principal.subject,
+            actor=None if change.via == ANONYMOUS_VIA else change.principal.subject,
             comment=None,
             at=now,
         )

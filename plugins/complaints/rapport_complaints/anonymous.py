@@ -4,10 +4,15 @@ What is stored for an anonymous complaint, and why nothing of it identifies the 
 
 - the complaint and its follow-up notes are written through the RecordWriter as the fixed
   principal ``anonymous`` (``via="anonymous"``), never as the caller: ``createdBy`` and the
-  audit entry's actor are the word ``anonymous``, whoever (if anyone) was signed in;
+  write's principal is the word ``anonymous``, whoever (if anyone) was signed in;
 - no submitter, no user id, no token id, no IP address is written anywhere;
 - ``createdAt``/``updatedAt`` of anonymous records are cut to the day right after the write,
   so they cannot be joined with the exact times of other events (logins, page views);
+- the audit entry has no actor and joins the log only after the day is over, with the day's
+  other anonymous entries in random order and dated midnight (rapport.audit.held); the outbox
+  event and workflow history name no actor and keep only day-coarse times;
+- the four operations need no login: ``POST /public/{tenant}/graphql`` serves exactly them
+  (``ComplaintHooks.public_fields``) without reading any credential or client address;
 - the submitter's follow-up code (160 random bits) is shown once and stored only as its
   SHA-256 (``followUpHash``): holding the code proves nothing but being the submitter, and the
   hash cannot be turned back into the code.

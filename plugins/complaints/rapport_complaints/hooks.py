@@ -31,6 +31,17 @@ class ComplaintHooks(Hooks):
             )
         return change
 
+    def public_fields(self) -> frozenset[str]:
+        # The anonymous path needs no login: a login would be the identity it must not keep.
+        return frozenset(
+            {
+                "submitAnonymousComplaint",
+                "anonymousComplaintStatus",
+                "addAnonymousComplaintInformation",
+                "rateAnonymousComplaint",
+            }
+        )
+
     def graphql(self) -> tuple[Contributor, ...]:
         # Imported here: the GraphQL layer imports the plug-in registry, which imports us.
         from rapport_complaints.graphql import contribute

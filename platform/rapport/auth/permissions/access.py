@@ -16,7 +16,7 @@ from rapport.auth.permissions.compiled import Permissions
 from rapport.auth.permissions.policy import FieldAccess, ReadPolicy, any_of, both
 from rapport.auth.principal import Principal
 from rapport.errors import Forbidden, PathSegment
-from rapport.expr.ast import And, Compare, Expr, Literal, Not, Or, Related
+from rapport.expr.ast import And, Compare, Descendants, Expr, Literal, Not, Or, Related
 from rapport.metadata.ir import EntityDef, Model
 
 if TYPE_CHECKING:
@@ -139,6 +139,8 @@ class Access:
             return Not(self._secure(expr.item, policy, path))
         if isinstance(expr, Compare):
             return self._compare(expr, policy, path)
+        if isinstance(expr, Descendants):
+            return self._descendants(expr, policy, path)
         return self._related(expr, policy, path)
 
     def _field_access(self, policy: ReadPolicy, name: str, path: Path) -> FieldAccess:
@@ -163,6 +165,13 @@ class Access:
         if _true_for_null(expr):
             return any_of([Not(access.clear), expr])
         return both(access.clear, expr)
+
+    def _descendants(self, expr: Descendants, policy: ReadPolicy, path: Path) -> Expr:
+        # The walk reads the tree's parent links: the edge must be readable somewhere, and the
+        # record's node field like any compared field (hidden: null, which matches nothing).
+        self._field_access(self.policy(self.model.entity(expr.tree)), expr.edge, path)
+        access = self._field_access(policy, policy.field_of(expr.column), path)
+        return expr if access.always else both(access.clear, expr)
 
     def _related(self, expr: Related, policy: ReadPolicy, path: Path) -> Expr:
         target = self.model.entity(expr.target)
