@@ -10,6 +10,7 @@ from __future__ import annotations
 from graphql import (
     GraphQLBoolean,
     GraphQLEnumType,
+    GraphQLID,
     GraphQLInputField,
     GraphQLInputObjectType,
     GraphQLInputType,
@@ -114,6 +115,35 @@ SCALAR_FILTERS[FieldKind.COMPUTED] = GraphQLInputObjectType(
     },
     description="Condition on a computed Boolean field.",
 )
+# The id filter of a tree (an entity with exactly one relation to itself, e.g. a department's
+# `parent`): the id operators plus `_descendants_of`, for "my whole organisation".
+TREE_ID_FILTER = GraphQLInputObjectType(
+    "TreeIDFilter",
+    lambda: {
+        **_operator_fields(FieldKind.UUID, GraphQLID),
+        "_descendants_of": GraphQLInputField(
+            GraphQLList(GraphQLNonNull(GraphQLID)),
+            description="The node is one of these nodes or below one of them in the tree "
+            "(following the entity's relation to itself).",
+        ),
+    },
+    description="Conditions on the id of a node of a tree (an entity with one relation to itself).",
+)
+
+
+def is_tree(entity: EntityDef) -> bool:
+    """Whether ``entity`` has exactly one relation to itself (so `_descendants_of` needs no
+    `_via` to know which edge to follow)."""
+    edges = [
+        f
+        for f in entity.fields
+        if f.kind is FieldKind.RELATION
+        and f.relation is not None
+        and f.relation.target == entity.id
+    ]
+    return len(edges) == 1
+
+
 _ALIASES = {
     FieldKind.TEXT: FieldKind.STRING,
     FieldKind.EMAIL: FieldKind.STRING,
@@ -129,6 +159,8 @@ def generate(ctx: BuildContext) -> None:
     registry = ctx.registry
     for filter_type in dict.fromkeys(SCALAR_FILTERS.values()):
         registry.add(filter_type, origin="kernel")
+    if any(is_tree(entity) for entity in ctx.model):
+        registry.add(TREE_ID_FILTER, origin="kernel")
     for entity in ctx.model:
         for field in entity.fields:
             if field.kind in (FieldKind.ENUM, FieldKind.MULTI_ENUM):
@@ -167,6 +199,8 @@ def _where(ctx: BuildContext, entity: EntityDef) -> GraphQLInputObjectType:
         }
         for system in SYSTEM_FIELDS:
             result[system.name] = GraphQLInputField(SCALAR_FILTERS[system.kind])
+        if is_tree(entity):
+            result["id"] = GraphQLInputField(TREE_ID_FILTER)
         for field in entity.fields:
             text = field_text(field)
             if field.kind in (FieldKind.ENUM, FieldKind.MULTI_ENUM):
@@ -180,7 +214,7 @@ def _where(ctx: BuildContext, entity: EntityDef) -> GraphQLInputObjectType:
                     description=f"The related {target.type_name} matches. {text}",
                 )
                 result[f"{field.name}Id"] = GraphQLInputField(
-                    SCALAR_FILTERS[FieldKind.UUID],
+                    TREE_ID_FILTER if is_tree(target) else SCALAR_FILTERS[FieldKind.UUID],
                     description=f"Id of the related {target.type_name}.",
                 )
             elif field.kind is FieldKind.MANY_TO_MANY and field.many_to_many is not None:
