@@ -14,14 +14,11 @@ evidence; the audit admin can read it and change nothing.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from asyncpg import Record
 from graphql import (
     GraphQLArgument,
-    GraphQLError,
     GraphQLField,
     GraphQLInputField,
     GraphQLInputObjectType,
@@ -35,7 +32,7 @@ from graphql import (
 
 from rapport.audit.checkpoints import Checkpoint, default_signer, latest_checkpoint
 from rapport.audit.merkle import inclusion_proof
-from rapport.errors import Forbidden, NotFound, RapportError
+from rapport.errors import Forbidden, NotFound
 from rapport.graphql.scalars import DATETIME, JSON
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
@@ -137,37 +134,22 @@ def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
                     "filter": GraphQLArgument(where),
                     "first": GraphQLArgument(GraphQLInt, default_value=50),
                 },
-                resolve=_answered(_entries),
+                resolve=_entries,
                 description="The tenant's audit entries, newest first (audit admin only).",
             ),
             "auditProof": GraphQLField(
                 GraphQLNonNull(proof),
                 args={"seq": GraphQLArgument(GraphQLNonNull(GraphQLInt))},
-                resolve=_answered(_proof),
+                resolve=_proof,
                 description="Inclusion proof of one entry against a signed checkpoint.",
             ),
             "auditCheckpoint": GraphQLField(
                 checkpoint,
-                resolve=_answered(_checkpoint),
+                resolve=_checkpoint,
                 description="The newest signed checkpoint.",
             ),
         }
     )
-
-
-def _answered(resolver: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """RapportErrors become GraphQL errors with their code and hint."""
-
-    @wraps(resolver)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await resolver(*args, **kwargs)
-        except RapportError as error:
-            raise GraphQLError(
-                error.message, extensions=error.extensions(), original_error=error
-            ) from error
-
-    return wrapper
 
 
 def _key(name: str) -> Any:

@@ -22,14 +22,11 @@ with ``errors: [{path: ["data", field…], message, code}]``, ``FORM_VERSION_STA
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from graphql import (
     GraphQLArgument,
-    GraphQLError,
     GraphQLField,
     GraphQLID,
     GraphQLInt,
@@ -39,7 +36,7 @@ from graphql import (
     GraphQLString,
 )
 
-from rapport.errors import Forbidden, RapportError
+from rapport.errors import Forbidden
 from rapport.forms.document import Form
 from rapport.forms.jsonschema import form_json_schema
 from rapport.forms.locale import best_locale, fallback_chain, form_locales, localize
@@ -70,23 +67,6 @@ class FormView:
         return fallback_chain(self.requested, self.form.document.default_locale)
 
 
-def _answered(
-    resolver: Callable[..., Awaitable[T]],
-) -> Callable[..., Awaitable[T]]:
-    """RapportErrors become GraphQL errors carrying their code, hint and details."""
-
-    @wraps(resolver)
-    async def wrapper(*args: Any, **kwargs: Any) -> T:
-        try:
-            return await resolver(*args, **kwargs)
-        except RapportError as error:
-            raise GraphQLError(
-                error.message, extensions=error.extensions(), original_error=error
-            ) from error
-
-    return wrapper
-
-
 def _locale(view: FormView, _info: Any) -> str:
     return best_locale(form_locales(view.form), view.chain)
 
@@ -107,13 +87,11 @@ def _ui_schema(view: FormView, _info: Any) -> dict[str, Any]:
     return form_ui_schema(view.form, view.requested)
 
 
-@_answered
 async def _version(view: FormView, info: Any) -> int:
     context: RequestContext = info.context
     return await form_version(context.db, context.api.tenant, view.form)
 
 
-@_answered
 async def _forms(_root: Any, info: Any, locale: str | None = None) -> list[FormView]:
     context: RequestContext = info.context
     views = []
@@ -126,14 +104,12 @@ async def _forms(_root: Any, info: Any, locale: str | None = None) -> list[FormV
     return views
 
 
-@_answered
 async def _form(_root: Any, info: Any, id: str, locale: str | None = None) -> FormView:
     context: RequestContext = info.context
     form = find_form(context, id)
     return FormView(form, locale)
 
 
-@_answered
 async def _submit(
     _root: Any, info: Any, id: str, data: Any, formVersion: int | None = None
 ) -> dict[str, str]:

@@ -15,14 +15,11 @@ and the mutations ``approve(taskId, comment)``, ``reject(taskId, comment)`` and
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Any
 
 from graphql import (
     GraphQLArgument,
     GraphQLBoolean,
-    GraphQLError,
     GraphQLField,
     GraphQLID,
     GraphQLInt,
@@ -33,7 +30,6 @@ from graphql import (
 )
 
 from rapport.auth.permissions.access import authorize
-from rapport.errors import RapportError
 from rapport.graphql.scalars import DATETIME, JSON
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
@@ -53,22 +49,6 @@ ORIGIN = "kernel:workflow"
 
 def _nn(type_: Any) -> Any:
     return GraphQLNonNull(type_)
-
-
-def _answered(resolver: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-    """RapportErrors become GraphQL errors with their code, hint and details (graphql-core
-    would otherwise report only the message)."""
-
-    @wraps(resolver)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return await resolver(*args, **kwargs)
-        except RapportError as error:
-            raise GraphQLError(
-                error.message, extensions=error.extensions(), original_error=error
-            ) from error
-
-    return wrapper
 
 
 def _context(info: Any) -> tuple[RequestContext, WorkflowContext]:
@@ -168,13 +148,13 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
         query[f"{entity.single_name}Transitions"] = GraphQLField(
             _nn(GraphQLList(_nn(types["transition"]))),
             args=id_arg,
-            resolve=_answered(_transitions(entity)),
+            resolve=_transitions(entity),
             description=f"The transitions of a {entity.type_name} for the current user.",
         )
         query[f"{entity.single_name}History"] = GraphQLField(
             _nn(GraphQLList(_nn(types["history"]))),
             args=id_arg,
-            resolve=_answered(_history(entity)),
+            resolve=_history(entity),
             description=f"The state history of a {entity.type_name}.",
         )
         mutation[f"transition{entity.type_name}"] = GraphQLField(
@@ -185,20 +165,18 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
                 "comment": GraphQLArgument(GraphQLString),
                 "expectedVersion": GraphQLArgument(GraphQLInt),
             },
-            resolve=_answered(_transition(entity)),
+            resolve=_transition(entity),
         )
-    query["myApprovals"] = GraphQLField(
-        _nn(GraphQLList(_nn(types["task"]))), resolve=_answered(_my_approvals)
-    )
+    query["myApprovals"] = GraphQLField(_nn(GraphQLList(_nn(types["task"]))), resolve=_my_approvals)
     decide_args = {
         "taskId": GraphQLArgument(_nn(GraphQLID)),
         "comment": GraphQLArgument(GraphQLString),
     }
     mutation["approve"] = GraphQLField(
-        _nn(types["decision"]), args=decide_args, resolve=_answered(_decide(approve=True))
+        _nn(types["decision"]), args=decide_args, resolve=_decide(approve=True)
     )
     mutation["reject"] = GraphQLField(
-        _nn(types["decision"]), args=decide_args, resolve=_answered(_decide(approve=False))
+        _nn(types["decision"]), args=decide_args, resolve=_decide(approve=False)
     )
     mutation["delegate"] = GraphQLField(
         _nn(GraphQLID),
@@ -207,7 +185,7 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
             "from": GraphQLArgument(DATETIME, description="Default: now."),
             "until": GraphQLArgument(_nn(DATETIME)),
         },
-        resolve=_answered(_delegate),
+        resolve=_delegate,
         description="Hand your approval tasks to another user for a period.",
     )
     return Contribution(query=query, mutation=mutation)
