@@ -17,9 +17,9 @@ import secrets
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from tests.databases import with_database
 
 from rapport.audit.log import append_entry
 from rapport.auth.principal import Principal
@@ -66,7 +66,7 @@ async def main() -> None:
     admin = await asyncpg.connect(dsn)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    db = await Database.connect(urlunsplit(urlsplit(dsn)._replace(path=f"/{name}")), max_size=10)
+    db = await Database.connect(with_database(dsn, name), max_size=10)
     try:
         await migrate(db)
         for workers in (1, 8):

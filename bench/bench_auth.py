@@ -16,11 +16,11 @@ import secrets
 import statistics
 import time
 from contextlib import AsyncExitStack
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
 from starlette.datastructures import Headers
+from tests.databases import with_database
 from tests.live_server import server_settings
 
 from rapport.app import RapportApp, Services, create_app
@@ -109,7 +109,7 @@ def main() -> None:
     name = f"rapport_bench_auth_{secrets.token_hex(4)}"
     asyncio.run(_database(dsn, name, drop=False))
     try:
-        settings = server_settings(urlunsplit(urlsplit(dsn)._replace(path=f"/{name}")))
+        settings = server_settings(with_database(dsn, name))
         asyncio.run(_bench(settings, args.seconds))
     finally:
         asyncio.run(_database(dsn, name, drop=True))

@@ -36,9 +36,10 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
+from tests.databases import with_database
 
 from bench.http_load import build_request, fetch_once, run_load
 from rapport.auth.tokens import issue_token
@@ -102,7 +103,7 @@ async def create_database(server_dsn: str) -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
+    return with_database(server_dsn, name)
 
 
 async def drop_database(server_dsn: str, dsn: str) -> None:

@@ -28,10 +28,10 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import redis
+from tests.databases import with_database
 
 from rapport.auth.principal import Principal
 from rapport.db.catalog import migrate
@@ -85,7 +85,7 @@ async def main(pending: int, events: int) -> None:
     admin = await asyncpg.connect(base)
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
-    dsn = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
+    dsn = with_database(base, name)
     db = await Database.connect(dsn, max_size=4)
     worker: subprocess.Popen[str] | None = None
     receiver = _Receiver()

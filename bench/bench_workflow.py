@@ -23,10 +23,10 @@ import os
 import secrets
 import statistics
 import time
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
+from tests.databases import with_database
 from tests.live_server import LiveServer, server_settings
 from tests.workflow.world import documents
 
@@ -105,7 +105,7 @@ async def _transitions(url: str, token: str, ids: list[str], concurrency: int) -
 async def _bench(dsn: str, open_count: int, transitions: int, concurrency: int, due: int) -> None:
     name = f"rapport_bench_wf_{secrets.token_hex(3)}"
     await _database(dsn, name, drop=False)
-    url = urlunsplit(urlsplit(dsn)._replace(path=f"/{name}"))
+    url = with_database(dsn, name)
     db = await Database.connect(url, min_size=1, max_size=4)
     try:
         await migrate(db)

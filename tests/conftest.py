@@ -8,17 +8,15 @@ directory, exactly as `rapport serve` would on a bare machine.
 from __future__ import annotations
 
 import os
-import secrets
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from rapport.db.database import Database
 from rapport.db.embedded import EmbeddedPostgres
+from tests.databases import scratch_database
 
 # Fixed keys for code that reads the process settings (the default key ring that seals
 # sensitive fields, the audit checkpoint signer), so tests never generate keys into ./.rapport.
@@ -52,28 +50,11 @@ def server_dsn() -> Iterator[str]:
             embedded.stop()
 
 
-def _with_database(dsn: str, database: str) -> str:
-    parts = urlsplit(dsn)
-    return urlunsplit(parts._replace(path=f"/{database}"))
-
-
 @pytest.fixture(scope="module")
 async def database_url(server_dsn: str) -> AsyncIterator[str]:
     """A fresh, empty database for one test module; dropped afterwards."""
-    name = f"rapport_test_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield _with_database(server_dsn, name)
-    finally:
-        admin = await asyncpg.connect(server_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_database(server_dsn, "rapport_test") as scratch:
+        yield scratch.url
 
 
 @pytest.fixture(scope="module")

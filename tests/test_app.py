@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import secrets
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -19,6 +17,7 @@ from rapport.db.database import Database
 from rapport.db.tenants import create_tenant
 from rapport.demo import demo_documents
 from rapport.errors import DatabaseUnavailable
+from tests.databases import ScratchDatabase, scratch_database
 from tests.live_server import LiveServer, server_settings
 
 COURSES = {"query": "{ courses { totalCount } }"}
@@ -49,34 +48,23 @@ def test_start_up_fails_clearly_when_the_database_is_unreachable() -> None:
 
 
 @pytest.fixture
-async def scratch_database(server_dsn: str) -> AsyncIterator[str]:
+async def scratch(server_dsn: str) -> AsyncIterator[ScratchDatabase]:
     """A database this test may drop while a server uses it."""
-    name = f"rapport_scratch_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with scratch_database(server_dsn, "rapport_scratch") as database:
+        yield database
 
 
 async def test_healthz_is_503_when_the_database_goes_away(
-    server_dsn: str, scratch_database: str
+    server_dsn: str, scratch: ScratchDatabase
 ) -> None:
     # given: a ready server
-    server = LiveServer(server_settings(scratch_database)).start()
+    server = LiveServer(server_settings(scratch.url)).start()
     try:
         assert httpx.get(server.url + "/healthz").status_code == 200
         # when: its database disappears
         admin = await asyncpg.connect(server_dsn)
         try:
-            name = urlsplit(scratch_database).path.lstrip("/")
-            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            await admin.execute(f'DROP DATABASE "{scratch.name}" WITH (FORCE)')
         finally:
             await admin.close()
         # then

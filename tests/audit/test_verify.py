@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import base64
 import os
-import secrets
 import subprocess
 import sys
 from collections.abc import AsyncIterator
 
-import asyncpg
 import pytest
 
 from rapport.audit.canonical import Entry
@@ -18,6 +16,7 @@ from rapport.audit.log import append_entry
 from rapport.audit.verify import Report, verify_log
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
+from tests.databases import scratch_database
 
 SEED = bytes(range(32))
 SIGNER = CheckpointSigner(SEED, interval=1000)
@@ -27,35 +26,28 @@ TENANT = "6f1d4c52-8d4e-4d7b-9a53-2f0c2f7c7a11"
 @pytest.fixture
 async def log(server_dsn: str) -> AsyncIterator[tuple[Database, str]]:
     """A fresh database whose log holds 6 entries, the first 4 under a signed checkpoint."""
-    name = f"rapport_audit_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server_dsn)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
-    url = server_dsn.rsplit("/", 1)[0] + f"/{name}"
-    db = await Database.connect(url, min_size=1, max_size=3)
-    try:
-        await migrate(db)
-        for i in range(6):
-            async with db.transaction() as conn:
-                await append_entry(
-                    conn,
-                    tenant_id=TENANT,
-                    actor="alice",
-                    action="record.update",
-                    entity="hr/employee",
-                    record_id=f"r{i}",
-                    data={"changed": {"title": {"before": f"t{i}", "after": f"t{i + 1}"}}},
-                    signer=SIGNER,
-                )
-            if i == 3:
+    async with scratch_database(server_dsn, "rapport_audit") as scratch:
+        db = await Database.connect(scratch.url, min_size=1, max_size=3)
+        try:
+            await migrate(db)
+            for i in range(6):
                 async with db.transaction() as conn:
-                    await write_current_checkpoint(conn, SIGNER)
-        yield db, url
-    finally:
-        await db.close()
-        admin = await asyncpg.connect(server_dsn)
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+                    await append_entry(
+                        conn,
+                        tenant_id=TENANT,
+                        actor="alice",
+                        action="record.update",
+                        entity="hr/employee",
+                        record_id=f"r{i}",
+                        data={"changed": {"title": {"before": f"t{i}", "after": f"t{i + 1}"}}},
+                        signer=SIGNER,
+                    )
+                if i == 3:
+                    async with db.transaction() as conn:
+                        await write_current_checkpoint(conn, SIGNER)
+            yield db, scratch.url
+        finally:
+            await db.close()
 
 
 async def tamper(db: Database, *statements: str) -> None:

@@ -1,36 +1,22 @@
 from __future__ import annotations
 
 import asyncio
-import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from rapport.db.catalog import load_migrations, migrate
 from rapport.db.database import Database
 from rapport.errors import ConfigurationError, RapportError
+from tests.databases import scratch_database
 
 
 @pytest.fixture
 async def fresh_url(server_dsn: str) -> AsyncIterator[str]:
     """An empty database of its own for each test: migrations start from nothing."""
-    name = f"rapport_catalog_{secrets.token_hex(4)}"
-    admin = await asyncpg.connect(server_dsn)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    try:
-        yield urlunsplit(urlsplit(server_dsn)._replace(path=f"/{name}"))
-    finally:
-        admin = await asyncpg.connect(server_dsn)
-        try:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+    async with scratch_database(server_dsn, "rapport_catalog") as scratch:
+        yield scratch.url
 
 
 @pytest.fixture
