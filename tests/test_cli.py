@@ -228,9 +228,19 @@ def _free_port() -> int:
 
 
 class Served:
-    """`rapport serve` as a subprocess; stopped with SIGINT like Ctrl+C would."""
+    """`rapport serve` as a subprocess, stopped by a signal as Ctrl-C or a supervisor would.
 
-    def __init__(self, env: dict[str, str], *args: str, timeout: float = 60) -> None:
+    ``sigint`` is the SIGINT disposition it inherits: the default from a terminal, ignored when
+    started as a background job (``make test &``), so the tests do not depend on their own.
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        *args: str,
+        timeout: float = 60,
+        sigint: signal.Handlers = signal.SIG_DFL,
+    ) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = subprocess.Popen(
@@ -239,6 +249,7 @@ class Served:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, sigint),
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline and self.process.poll() is None:
@@ -257,11 +268,14 @@ class Served:
             lines.append(self.process.stdout.readline())
         return lines
 
-    def stop(self) -> int:
+    def stop(self, signum: signal.Signals = signal.SIGINT) -> int:
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
+            self.process.send_signal(signum)
         _, self.stderr = self.process.communicate(timeout=60)
         return self.process.returncode
+
+    def stopped_cleanly(self) -> bool:
+        return "Application shutdown complete" in self.stderr and "Traceback" not in self.stderr
 
 
 def test_serve_demo_prints_a_working_token_and_is_idempotent(env: dict[str, str]) -> None:
@@ -281,12 +295,42 @@ def test_serve_demo_prints_a_working_token_and_is_idempotent(env: dict[str, str]
         }
     finally:
         status = served.stop()
-    assert status == 130, served.stderr  # uvicorn re-raises SIGINT after a clean shutdown
-    assert "Traceback" not in served.stderr and "inserted 9 records" in served.stderr
+    assert status == 0 and served.stopped_cleanly(), served.stderr
+    assert "inserted 9 records" in served.stderr
     # a second start leaves the demo tenant as it is
     again = Served(demo_env, "--demo")
-    again.stop()
+    assert again.stop() == 0 and again.stopped_cleanly(), again.stderr
     assert "inserted 9" not in again.stderr and "already holds records" in again.stderr
+
+
+STOPS = {
+    "Ctrl-C in a terminal": (signal.SIGINT, signal.SIG_DFL),
+    "SIGINT to a background job": (signal.SIGINT, signal.SIG_IGN),
+    "SIGTERM from a supervisor": (signal.SIGTERM, signal.SIG_DFL),
+}
+
+
+@pytest.fixture(scope="module")
+def embedded_env(env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The CLI's environment without RAPPORT_DATABASE_URL: serve starts its own PostgreSQL."""
+    embedded = {k: v for k, v in env.items() if k != "RAPPORT_DATABASE_URL"}
+    embedded["RAPPORT_DATA_DIR"] = str(tmp_path_factory.mktemp("embedded-data"))
+    return embedded
+
+
+@pytest.mark.parametrize(("signum", "sigint"), STOPS.values(), ids=STOPS.keys())
+def test_serve_stops_cleanly_on_a_signal_and_exits_0(
+    embedded_env: dict[str, str], signum: signal.Signals, sigint: signal.Handlers
+) -> None:
+    # given `rapport serve` on the embedded PostgreSQL
+    served = Served(embedded_env, timeout=120, sigint=sigint)
+    postmaster = Path(embedded_env["RAPPORT_DATA_DIR"]) / "postgres" / "postmaster.pid"
+    assert postmaster.exists()
+    # when
+    status = served.stop(signum)
+    # then it shut down cleanly, stopped the PostgreSQL it started, and exited 0
+    assert status == 0 and served.stopped_cleanly(), served.stderr
+    assert not postmaster.exists()
 
 
 def test_serve_without_a_database_exits_cleanly(env: dict[str, str]) -> None:
@@ -322,20 +366,16 @@ def test_serve_on_a_taken_port_exits_cleanly(env: dict[str, str]) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_cli_joins_the_embedded_server_of_a_running_serve(
-    env: dict[str, str], tmp_path: Path
-) -> None:
+def test_cli_joins_the_embedded_server_of_a_running_serve(embedded_env: dict[str, str]) -> None:
     # given: `rapport serve` on the embedded PostgreSQL of a data directory
-    embedded = {k: v for k, v in env.items() if k != "RAPPORT_DATABASE_URL"}
-    embedded["RAPPORT_DATA_DIR"] = str(tmp_path / "data")
-    served = Served(embedded, timeout=120)
+    served = Served(embedded_env, timeout=120)
     try:
         # when: CLI commands use the same data directory meanwhile
-        assert "created tenant shared" in ok(embedded, "tenant", "create", "shared")
-        assert "shared" in ok(embedded, "tenant", "list")
+        assert "created tenant shared" in ok(embedded_env, "tenant", "create", "shared")
+        assert "shared" in ok(embedded_env, "tenant", "list")
         # then: the server kept its database (the CLI did not stop it on exit)
         assert httpx.get(served.url + "/healthz").status_code == 200
-        token = ok(embedded, "token", "issue", "--tenant", "shared", "--role", "admin").strip()
+        token = ok(embedded_env, "token", "issue", "--tenant", "shared", "--role", "admin").strip()
         response = httpx.post(
             served.url + "/graphql",
             json={"query": "{ tasks { totalCount } }"},
@@ -343,7 +383,7 @@ def test_cli_joins_the_embedded_server_of_a_running_serve(
         )
         assert response.json() == {"data": {"tasks": {"totalCount": 0}}}
     finally:
-        served.stop()
-    assert "Traceback" not in served.stderr
+        status = served.stop()
+    assert status == 0 and served.stopped_cleanly(), served.stderr
     # and the embedded server stopped with the last process using it
-    assert not (tmp_path / "data" / "postgres" / "postmaster.pid").exists()
+    assert not (Path(embedded_env["RAPPORT_DATA_DIR"]) / "postgres" / "postmaster.pid").exists()

@@ -61,13 +61,16 @@ def run(
     demo: bool = False,
     on_ready: Callable[[Services, str], object] | None = None,
 ) -> None:
-    """Serve until interrupted (one worker); raises the start-up error when start-up fails.
+    """Serve until SIGINT or SIGTERM, and return after a clean shutdown (one worker).
+
+    Raises the start-up error when start-up fails.
 
     ``on_ready(services, base_url)`` runs once the app is ready, e.g. to print where it is.
     """
     import uvicorn
 
     from rapport.app import create_app  # the app imports open_database from here
+    from rapport.uvicorn_server import Server
 
     bind_host = host or settings.host
     bind_port = settings.port if port is None else port
@@ -89,7 +92,7 @@ def run(
         access_log=not settings.is_production,
         server_header=False,
     )
-    server = uvicorn.Server(config)
+    server = Server(config)
     # uvicorn exits the process when start-up fails or the port is taken; the CLI decides.
     with contextlib.suppress(SystemExit):
         server.run()

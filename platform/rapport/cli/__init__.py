@@ -3,8 +3,9 @@
 Commands talk to the database directly with the same settings as the server (no server needed);
 without ``RAPPORT_DATABASE_URL`` they join or start the embedded PostgreSQL in the data
 directory. Results go to stdout, errors to stderr as the error's message and hint; the exit
-status is 0 on success, 1 for an error Rapport reports, 2 for a usage error, 130 when
-interrupted. No traceback reaches the terminal for an error Rapport expects.
+status is 0 on success, 1 for an error Rapport reports, 2 for a usage error, 130 when a
+command is interrupted; ``rapport serve`` exits 0 once SIGINT or SIGTERM stopped it cleanly.
+No traceback reaches the terminal for an error Rapport expects.
 """
 
 from __future__ import annotations
