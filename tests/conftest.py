@@ -2,7 +2,8 @@
 
 With RAPPORT_TEST_DATABASE_URL set (CI sets it to the machine's PostgreSQL 15), tests create
 throw-away databases on that server; otherwise they start the embedded PostgreSQL in a temporary
-directory, exactly as `rapport serve` would on a bare machine.
+directory, exactly as `rapport serve` would on a bare machine. Likewise the job tests use the
+Redis of RAPPORT_TEST_REDIS_URL (a database they may flush), else a private redis-server.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import redis.asyncio as aioredis
 
 from rapport.db.database import Database
 from rapport.db.embedded import EmbeddedPostgres
 from tests.databases import scratch_database
+from tests.jobs.support import RedisServer
 
 # Fixed keys for code that reads the process settings (the default key ring that seals
 # sensitive fields, the audit checkpoint signer), so tests never generate keys into ./.rapport.
@@ -64,3 +67,28 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.close()
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """URL of a Redis database the tests may flush."""
+    configured = os.environ.get("RAPPORT_TEST_REDIS_URL")
+    if configured:
+        yield configured
+        return
+    server = RedisServer()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+async def clean_redis(redis_server_url: str) -> AsyncIterator[str]:
+    """The test Redis database, emptied before and after the test."""
+    client = aioredis.Redis.from_url(redis_server_url)
+    await client.flushdb()
+    yield redis_server_url
+    await client.flushdb()
+    await client.aclose()

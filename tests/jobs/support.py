@@ -21,7 +21,6 @@ from rapport.db.database import Database
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKER_SCRIPT = Path(__file__).resolve().parent / "worker_process.py"
-TEST_REDIS_URL = os.environ.get("RAPPORT_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
 
 
 def free_port() -> int:
@@ -32,14 +31,17 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    """``python tests/jobs/worker_process.py`` (``rapport worker`` plus test handlers)."""
+    """``python tests/jobs/worker_process.py`` (``rapport worker`` plus test handlers).
+
+    ``redis_url=None`` leaves RAPPORT_REDIS_URL unset: the worker starts the embedded Redis.
+    """
 
     def __init__(
         self,
         database_url: str,
         data_dir: Path,
         *,
-        redis_url: str | None = TEST_REDIS_URL,
+        redis_url: str | None,
         command: list[str] | None = None,
         **env: str,
     ) -> None:

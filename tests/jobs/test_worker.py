@@ -33,7 +33,7 @@ async def _attempts(database: Database, outbox_id: str) -> int | None:
 async def test_a_job_runs_and_its_notification_is_written_once(
     database: Database, database_url: str, tenant: Tenant, clean_redis: str, tmp_path: Path
 ) -> None:
-    with WorkerProcess(database_url, tmp_path):
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis):
         # when a job is committed
         outbox_id = await insert_job(
             database, tenant.id, "test.notify_slowly", {"user": "u1", "title": "hello"}
@@ -48,7 +48,7 @@ async def test_a_worker_killed_mid_job_runs_it_again_and_notifies_exactly_once(
 ) -> None:
     # given a worker in the middle of a job that wrote its notification (uncommitted)
     settings = {"RAPPORT_JOB_TIMEOUT_SECONDS": "2"}  # arq reclaims a dead job after 2 + 10 s
-    first = WorkerProcess(database_url, tmp_path, **settings).start()
+    first = WorkerProcess(database_url, tmp_path, redis_url=clean_redis, **settings).start()
     outbox_id = await insert_job(
         database,
         tenant.id,
@@ -61,7 +61,7 @@ async def test_a_worker_killed_mid_job_runs_it_again_and_notifies_exactly_once(
     first.wait(10)
     assert await _notifications(database, "killed") == []
     # then another worker runs the job again, and the notification exists exactly once
-    with WorkerProcess(database_url, tmp_path, **settings) as second:
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis, **settings) as second:
         second.wait_for(f"job {outbox_id} attempt 2 started", timeout=30)
         assert await eventually(lambda: _attempts(database, outbox_id), timeout=10) == 2
     assert await _notifications(database, "killed") == ["attempt 2"]
@@ -72,7 +72,7 @@ async def test_sigterm_lets_the_running_job_finish_and_exits_quickly(
 ) -> None:
     # given a worker in the middle of a 2-second job
     command = [sys.executable, str(Path(__file__).parent / "worker_process.py")]
-    worker = WorkerProcess(database_url, tmp_path, command=command).start()
+    worker = WorkerProcess(database_url, tmp_path, redis_url=clean_redis, command=command).start()
     outbox_id = await insert_job(database, tenant.id, "test.sleep", {"seconds": 2})
     worker.wait_for(f"job {outbox_id} attempt 1 started")
     # when it gets SIGTERM
@@ -91,7 +91,9 @@ async def test_a_job_longer_than_the_grace_period_is_handed_back(
     database: Database, database_url: str, tenant: Tenant, clean_redis: str, tmp_path: Path
 ) -> None:
     # given a worker with a 1-second grace period in the middle of a 6-second job
-    first = WorkerProcess(database_url, tmp_path, RAPPORT_TEST_WORKER_GRACE="1").start()
+    first = WorkerProcess(
+        database_url, tmp_path, redis_url=clean_redis, RAPPORT_TEST_WORKER_GRACE="1"
+    ).start()
     outbox_id = await insert_job(database, tenant.id, "test.sleep", {"seconds": 6})
     first.wait_for(f"job {outbox_id} attempt 1 started")
     # when it gets SIGTERM
@@ -102,7 +104,7 @@ async def test_a_job_longer_than_the_grace_period_is_handed_back(
     assert time.monotonic() - started < 10
     assert await _attempts(database, outbox_id) is None
     # …which goes back to the queue and another worker runs it in full
-    with WorkerProcess(database_url, tmp_path) as second:
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis) as second:
         second.wait_for(f"job {outbox_id} attempt 2 started", timeout=15)
         assert await eventually(lambda: _attempts(database, outbox_id), timeout=15) == 2
 
@@ -111,7 +113,9 @@ async def test_a_failing_job_is_retried_then_listed_and_can_be_retried_by_an_ope
     database: Database, database_url: str, tenant: Tenant, clean_redis: str, tmp_path: Path
 ) -> None:
     # given a job that always fails, three tries allowed
-    with WorkerProcess(database_url, tmp_path, RAPPORT_JOB_MAX_TRIES="3") as worker:
+    with WorkerProcess(
+        database_url, tmp_path, redis_url=clean_redis, RAPPORT_JOB_MAX_TRIES="3"
+    ) as worker:
         outbox_id = await insert_job(database, tenant.id, "test.fail", {"why": "receiver gone"})
         # then after three tries (0.2 s then 0.4 s apart) it is a final failure with its error
         row = await eventually(
@@ -170,7 +174,8 @@ async def test_a_cron_tick_runs_once_across_several_workers(
     )
     await database.execute("TRUNCATE public.test_ticks")
     processes = [
-        WorkerProcess(database_url, tmp_path, RAPPORT_TEST_CRON="1").start() for _ in range(workers)
+        WorkerProcess(database_url, tmp_path, redis_url=clean_redis, RAPPORT_TEST_CRON="1").start()
+        for _ in range(workers)
     ]
     try:
         # when they run for a few seconds

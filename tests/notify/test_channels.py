@@ -59,7 +59,7 @@ async def test_email_reaches_a_local_smtp_server(
     controller, inbox = smtp
     env = {"RAPPORT_SMTP_HOST": "127.0.0.1", "RAPPORT_SMTP_PORT": str(controller.port),
            "RAPPORT_SMTP_FROM": "hr@acme.example"}  # fmt: skip
-    with WorkerProcess(database_url, tmp_path, **env):
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis, **env):
         # when a notification goes to an address and to a user without a known address
         async with database.transaction() as conn:
             await notify(
@@ -107,7 +107,7 @@ async def test_wecom_and_dingtalk_robots_get_their_formats_and_dingtalk_is_signe
             format="dingtalk",
             secret=secret,
         )
-        with WorkerProcess(database_url, tmp_path):
+        with WorkerProcess(database_url, tmp_path, redis_url=clean_redis):
             # when a notification is sent on both robot channels
             async with database.transaction() as conn:
                 await notify(
@@ -152,7 +152,9 @@ async def test_a_robot_error_code_is_a_failed_attempt_and_retried(
             format="dingtalk",
             secret="wrong",
         )
-        with WorkerProcess(database_url, tmp_path, RAPPORT_JOB_MAX_TRIES="2"):
+        with WorkerProcess(
+            database_url, tmp_path, redis_url=clean_redis, RAPPORT_JOB_MAX_TRIES="2"
+        ):
             async with database.transaction() as conn:
                 await notify(
                     conn, tenant_id=tenant.id, recipients=["u1"], title="t", body="b",

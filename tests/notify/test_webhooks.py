@@ -48,7 +48,9 @@ async def test_a_receiver_down_for_a_while_gets_the_event_later_signed(
     subscription, secret = await create_subscription(
         database, tenant_id=tenant.id, url=f"http://127.0.0.1:{port}/hook", events=["entity.*"]
     )
-    with WorkerProcess(database_url, tmp_path, RAPPORT_JOB_RETRY_SECONDS="0.3"):
+    with WorkerProcess(
+        database_url, tmp_path, redis_url=clean_redis, RAPPORT_JOB_RETRY_SECONDS="0.3"
+    ):
         # when an event is committed while the receiver is down
         event_id = await _event(database, tenant)
         await eventually(lambda: list_deliveries(database, tenant.id, subscription.id))
@@ -96,7 +98,7 @@ async def test_only_subscribed_events_and_entities_are_delivered(
         await create_subscription(
             database, tenant_id=tenant.id, url=receiver.url + "/flows", events=["workflow.*"]
         )
-        with WorkerProcess(database_url, tmp_path):
+        with WorkerProcess(database_url, tmp_path, redis_url=clean_redis):
             # when a trainer and a course are created
             await _event(database, tenant, "training/trainer")
             course = await _event(database, tenant, "training/course")
@@ -115,7 +117,10 @@ async def test_sigterm_during_a_delivery_finishes_it_and_exits(
             database, tenant_id=tenant.id, url=receiver.url, events=["entity.*"]
         )
         worker = WorkerProcess(
-            database_url, tmp_path, command=[sys.executable, "-m", "rapport", "worker"]
+            database_url,
+            tmp_path,
+            redis_url=clean_redis,
+            command=[sys.executable, "-m", "rapport", "worker"],
         ).start()
         try:
             await _event(database, tenant)
