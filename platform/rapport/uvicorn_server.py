@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import uvicorn
 
-__all__ = ["Server", "STOP_SIGNALS"]
+__all__ = ["Server"]
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 class Server(uvicorn.Server):
@@ -28,7 +28,7 @@ class Server(uvicorn.Server):
         if threading.current_thread() is not threading.main_thread():
             yield  # signal handlers can only be set from the main thread
             return
-        previous = {sig: signal.signal(sig, self.handle_exit) for sig in STOP_SIGNALS}
+        previous = {sig: signal.signal(sig, self.handle_exit) for sig in _STOP_SIGNALS}
         try:
             yield
         finally:
