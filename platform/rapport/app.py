@@ -26,18 +26,19 @@ from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
 from rapport.auth_http import AUTH_ROUTES
 from rapport.db.catalog import migrate
+from rapport.db.connect import open_database
 from rapport.db.database import Database
 from rapport.errors import RapportError
 from rapport.graphql.admin import AdminSchema, admin_endpoint, build_admin_schema
+from rapport.graphql.events import EventHub
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.http import graphql_endpoint, healthz_endpoint
 from rapport.graphql.limits import PersistedOperations, load_persisted_operations
 from rapport.graphql.public import TokenBuckets, public_endpoint
-from rapport.graphql.ws import EventHub, websocket_endpoint
+from rapport.graphql.ws import websocket_endpoint
 from rapport.plugins import installed_registry
 from rapport.plugins.attributes import PluginAttributes
 from rapport.runtime import TenantRuntimes
-from rapport.server import open_database
 from rapport.settings import Settings
 from rapport.telemetry import TelemetryMiddleware
 from rapport.telemetry import setup as setup_telemetry

@@ -23,12 +23,12 @@ from arq.cron import CronJob
 from arq.worker import Worker, func
 
 from rapport.db.catalog import migrate
+from rapport.db.connect import open_database
 from rapport.jobs.context import CronContext, CronSpec, Handler
 from rapport.jobs.dispatcher import Dispatcher
 from rapport.jobs.redis import redis_settings
 from rapport.jobs.registry import CRON_JOBS, HANDLERS
 from rapport.jobs.runner import ARQ_FUNCTION, WorkerState, run_outbox_job
-from rapport.server import open_database
 from rapport.settings import Settings
 
 __all__ = ["GRACE_SECONDS", "run_worker"]
