@@ -23,8 +23,8 @@ from rapport.metadata.documents import Document, read_folder
 from rapport.metadata.lifecycle import publish
 
 if TYPE_CHECKING:
-    from rapport.app import Services
     from rapport.graphql.executor import TenantApi
+    from rapport.services import Services
 
 __all__ = ["demo_documents", "demo_records", "ensure_demo"]
 

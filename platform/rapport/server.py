@@ -14,7 +14,7 @@ from rapport.errors import ConfigurationError
 from rapport.settings import Settings
 
 if TYPE_CHECKING:
-    from rapport.app import Services
+    from rapport.services import Services
 
 __all__ = ["run"]
 

@@ -48,7 +48,7 @@ from rapport.metadata.plan import PlanStep as PlanStepData
 from rapport.settings import Settings
 
 if TYPE_CHECKING:
-    from rapport.app import Services
+    from rapport.services import Services
 
 __all__ = ["AdminSchema", "admin_endpoint", "build_admin_schema"]
 
