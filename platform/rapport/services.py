@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import strawberry
+
 from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
 from rapport.db.database import Database
-from rapport.graphql.admin import AdminSchema
 from rapport.graphql.events import EventHub
 from rapport.graphql.limits import PersistedOperations
 from rapport.graphql.rate_limits import TokenBuckets
@@ -30,7 +31,7 @@ class Services:
     db: Database
     runtimes: TenantRuntimes
     tokens: TokenVerifier
-    admin: AdminSchema
+    admin: strawberry.Schema  # rapport.graphql.admin.AdminSchema; endpoints are above this module
     # Every request's credentials: kernel JWT (+ revocation), OIDC, API keys (rapport.auth).
     auth: Authenticator
     # RAPPORT_PERSISTED_OPERATIONS loaded: only these operations run; None: any operation.
