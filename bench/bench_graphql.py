@@ -45,12 +45,13 @@ from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.embedded import EmbeddedPostgres
-from rapport.db.tenants import Tenant, create_tenant, get_tenant
+from rapport.db.tenants import Tenant, get_tenant
 from rapport.graphql.executor import build_tenant_api
 from rapport.metadata import lifecycle
 from rapport.metadata.builder import compile_model
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.documents import documents_from_json, kernel_documents, read_folder
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Settings
 
 HERE = Path(__file__).resolve().parent

@@ -36,8 +36,8 @@ import redis
 from rapport.auth.principal import Principal
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.metadata.lifecycle import load_published
+from rapport.metadata.tenants import create_tenant
 from rapport.notify.webhooks import create_subscription
 from rapport.records.writer import RecordWriter
 

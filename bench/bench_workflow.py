@@ -34,8 +34,8 @@ from rapport.auth.principal import Principal
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.metadata.lifecycle import load_published, publish
+from rapport.metadata.tenants import create_tenant
 from rapport.records.writer import RecordWriter
 from rapport.workflow.sla import sweep_sla
 

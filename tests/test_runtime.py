@@ -11,12 +11,13 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import Tenant, create_tenant, drop_tenant
+from rapport.db.tenants import Tenant, drop_tenant
 from rapport.demo import demo_documents
 from rapport.errors import TenantNotFound
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 from rapport.runtime import LISTENER_APPLICATION_NAME, TenantRuntimes
 
 TRAINEE_ONLY = tuple(d for d in demo_documents() if d.id == "training/trainee")

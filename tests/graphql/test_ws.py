@@ -14,7 +14,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
+from rapport.metadata.tenants import create_tenant
 from rapport.notify import notify
 from tests.live_server import LiveServer, server_settings
 

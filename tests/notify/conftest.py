@@ -9,7 +9,8 @@ import redis.asyncio as aioredis
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import Tenant, create_tenant
+from rapport.db.tenants import Tenant
+from rapport.metadata.tenants import create_tenant
 from tests.jobs.support import TEST_REDIS_URL
 
 

@@ -11,7 +11,6 @@ from rapport_org import plugin as org_plugin
 from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.errors import (
     ConstraintViolation,
     MetadataInvalid,
@@ -21,6 +20,7 @@ from rapport.errors import (
 )
 from rapport.metadata import lifecycle as metadata_lifecycle
 from rapport.metadata.documents import documents_from_json
+from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install, installed, uninstall, upgrade

@@ -12,9 +12,10 @@ import pytest
 from rapport.auth.principal import Principal
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import Tenant, create_tenant
+from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published, publish
+from rapport.metadata.tenants import create_tenant
 from rapport.records.writer import RecordWriter
 from rapport.workflow.context import WorkflowContext
 from tests.workflow.world import documents

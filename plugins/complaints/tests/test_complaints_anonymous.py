@@ -19,11 +19,11 @@ from rapport.audit.verify import verify_log
 from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.errors import NotFound, ValidationFailed
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.lifecycle import load_published
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan

@@ -13,10 +13,11 @@ from rapport_org.importer import ImportFailed, import_org, read_file
 from rapport.auth.principal import Principal
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, get_tenant
+from rapport.db.tenants import get_tenant
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.lifecycle import load_published
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan

@@ -10,10 +10,11 @@ import pytest
 
 from rapport.auth.principal import Principal
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, get_tenant
+from rapport.db.tenants import get_tenant
 from rapport.errors import Forbidden
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.metadata.bundle import TenantMetadata
+from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified
 from rapport.sql.ddl import create_model_ddl
 from tests.auth.permissions.conftest import ADMIN, ANN, HRBP, run
