@@ -42,6 +42,7 @@ import asyncpg
 
 from bench.http_load import build_request, fetch_once, run_load
 from rapport.auth.tokens import issue_token
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.embedded import EmbeddedPostgres
@@ -353,7 +354,7 @@ def schema_build_section(entities: int = 200) -> None:
         started = time.perf_counter()
         model = compile_model(documents)
         compiled = time.perf_counter()
-        api = build_tenant_api(tenant, TenantMetadata.of(model))
+        api = build_tenant_api(tenant, TenantMetadata.of(model), kernel=KERNEL)
         timings_ir.append(compiled - started)
         timings_schema.append(time.perf_counter() - compiled)
         api.close()

@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
 from rapport.auth_http import AUTH_ROUTES
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.connect import open_database
 from rapport.errors import RapportError
@@ -129,7 +130,9 @@ class RapportApp(Starlette):
         if applied:
             log.info("catalog migrations applied: %s", ", ".join(applied))
         limits = self.settings.query_limits
-        runtimes = TenantRuntimes(db, builder=partial(build_tenant_api, limits=limits))
+        runtimes = TenantRuntimes(
+            db, builder=partial(build_tenant_api, kernel=KERNEL, limits=limits)
+        )
         await runtimes.start()
         stack.push_async_callback(runtimes.close)
         events = EventHub(db)
@@ -137,6 +140,7 @@ class RapportApp(Starlette):
         services = Services(
             settings=self.settings,
             db=db,
+            kernel=KERNEL,
             runtimes=runtimes,
             tokens=(tokens := TokenVerifier(self.settings)),
             admin=self.admin_schema,

@@ -12,6 +12,7 @@ import strawberry
 
 from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
+from rapport.capability import Kernel
 from rapport.db.database import Database
 from rapport.graphql.events import EventHub
 from rapport.graphql.limits import PersistedOperations
@@ -29,6 +30,7 @@ class Services:
 
     settings: Settings
     db: Database
+    kernel: Kernel  # the capabilities (rapport.composition): for writers outside a tenant API
     runtimes: TenantRuntimes
     tokens: TokenVerifier
     admin: strawberry.Schema  # rapport.graphql.admin.AdminSchema; endpoints are above this module

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
@@ -46,7 +47,11 @@ def context_for(
 ) -> WorkflowContext:
     tenant, metadata = world
     return WorkflowContext(
-        tenant, metadata, RecordWriter(tenant, metadata), principal(tenant, subject, *roles), now
+        tenant,
+        metadata,
+        RecordWriter(tenant, metadata, participants=KERNEL.participants),
+        principal(tenant, subject, *roles),
+        now,
     )
 
 

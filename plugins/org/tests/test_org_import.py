@@ -11,6 +11,7 @@ from rapport_org.hooks import OrgHooks
 from rapport_org.importer import ImportFailed, import_org, read_file
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.tenants import get_tenant
@@ -208,7 +209,7 @@ async def test_the_graphql_bulk_mutation_reports_like_the_cli(db: Database) -> N
     # given the tenant's API
     slug = await _tenant(db)
     tenant, metadata = await load_published(db, slug)
-    api = build_tenant_api(tenant, metadata)
+    api = build_tenant_api(tenant, metadata, kernel=KERNEL)
     admin = Principal(tenant=slug, subject="hr-sync", roles=frozenset({"admin"}))
     mutation = "mutation($d: JSON!, $dry: Boolean) { importOrganisation(data: $d, dryRun: $dry) }"
     data = {"employees": [{"externalId": "E-1", "name": "Han"}, {"name": "no key"}]}

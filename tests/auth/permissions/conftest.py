@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.tenants import get_tenant
@@ -355,7 +356,7 @@ async def seeded(database: Database, metadata: TenantMetadata) -> Database:
 
 @pytest.fixture(scope="module")
 async def api(seeded: Database, metadata: TenantMetadata) -> AsyncIterator[TenantApi]:
-    built = build_tenant_api(await get_tenant(seeded, TENANT), metadata)
+    built = build_tenant_api(await get_tenant(seeded, TENANT), metadata, kernel=KERNEL)
     yield built
     built.close()
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import Forbidden
@@ -49,7 +50,7 @@ async def other_api(seeded: Database, metadata: TenantMetadata) -> AsyncIterator
         uuid.UUID(B_COMPLAINT),
         uuid.UUID(B_EMPLOYEE),
     )
-    api = build_tenant_api(tenant, metadata)
+    api = build_tenant_api(tenant, metadata, kernel=KERNEL)
     yield api
     api.close()
 
