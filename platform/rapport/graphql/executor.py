@@ -45,6 +45,8 @@ from rapport.capability import Kernel
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.errors import Forbidden, MethodNotAllowed, RapportError
+from rapport.graphql.entity_index import EntityIndex
+from rapport.graphql.fragments import collect_fields
 from rapport.graphql.operation import (
     Constant,
     Delegated,
@@ -53,7 +55,7 @@ from rapport.graphql.operation import (
     Read,
     Write,
 )
-from rapport.graphql.planner import EntityIndex, Planner, collect_fields
+from rapport.graphql.planner import Planner
 from rapport.graphql.prepared import Lru, PreparedDocument, prepare
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.graphql.run import Run, bad_request, request_errors, with_code
