@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test suite lint typecheck bench clean
+.PHONY: serve test suite lint typecheck bench schema clean
 
 $(STAMP): pyproject.toml plugins/org/pyproject.toml plugins/complaints/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ test: lint typecheck suite
 
 suite: $(STAMP)  # the tests alone (CI runs them a second time, on PostgreSQL 15)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The committed SDL of the demo tenant (tests/graphql/test_sdl.py fails when it is stale).
+schema: $(STAMP)
+	$(BIN)/rapport schema print --demo > docs/demo-schema.graphql
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.bench_graphql

@@ -23,13 +23,14 @@ from tests.databases import with_database
 
 from rapport.audit.log import append_entry
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.documents import read_folder
 from rapport.metadata.lifecycle import load_published, publish
+from rapport.metadata.tenants import create_tenant
 
 EMPLOYEE = {
     "$id": "hr/employee",
@@ -78,7 +79,7 @@ async def main() -> None:
             (Path(tmp) / "hr" / "employee.json").write_text(json.dumps(EMPLOYEE))
             await publish(db, "bench", read_folder(Path(tmp)), actor="bench")
         tenant, metadata = await load_published(db, "bench")
-        api = build_tenant_api(tenant, metadata)
+        api = build_tenant_api(tenant, metadata, kernel=KERNEL)
 
         async def run(query: str, variables: dict[str, object] | None = None) -> bytes:
             outcome = await api.execute(db, GraphQLRequest(query, None, variables), ADMIN)

@@ -23,9 +23,10 @@ from starlette.datastructures import Headers
 from tests.databases import with_database
 from tests.live_server import server_settings
 
-from rapport.app import RapportApp, Services, create_app
+from rapport.app import RapportApp, create_app
 from rapport.auth import authenticate
 from rapport.auth.tokens import issue_token
+from rapport.services import Services
 from rapport.settings import Settings
 
 QUERY = {"query": "{ courses(first: 20) { edges { node { id title code level capacity } } } }"}

@@ -43,15 +43,17 @@ from tests.databases import with_database
 
 from bench.http_load import build_request, fetch_once, run_load
 from rapport.auth.tokens import issue_token
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.embedded import EmbeddedPostgres
-from rapport.db.tenants import Tenant, create_tenant, get_tenant
+from rapport.db.tenants import Tenant, get_tenant
 from rapport.graphql.executor import build_tenant_api
 from rapport.metadata import lifecycle
 from rapport.metadata.builder import compile_model
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.documents import documents_from_json, kernel_documents, read_folder
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Settings
 
 HERE = Path(__file__).resolve().parent
@@ -353,7 +355,7 @@ def schema_build_section(entities: int = 200) -> None:
         started = time.perf_counter()
         model = compile_model(documents)
         compiled = time.perf_counter()
-        api = build_tenant_api(tenant, TenantMetadata.of(model))
+        api = build_tenant_api(tenant, TenantMetadata.of(model), kernel=KERNEL)
         timings_ir.append(compiled - started)
         timings_schema.append(time.perf_counter() - compiled)
         api.close()

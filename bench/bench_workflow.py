@@ -32,10 +32,11 @@ from tests.workflow.world import documents
 
 from rapport.auth.principal import Principal
 from rapport.auth.tokens import issue_token
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.metadata.lifecycle import load_published, publish
+from rapport.metadata.tenants import create_tenant
 from rapport.records.writer import RecordWriter
 from rapport.workflow.sla import sweep_sla
 
@@ -57,7 +58,7 @@ async def _database(dsn: str, name: str, *, drop: bool) -> None:
 
 async def _seed(db: Database, slug: str, count: int) -> list[str]:
     tenant, metadata = await load_published(db, slug)
-    writer = RecordWriter(tenant, metadata)
+    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
     entity = metadata.model.entity("hr/case")
     admin = Principal(tenant=slug, subject="bench", roles=frozenset({"admin"}))
     ids: list[str] = []
@@ -127,7 +128,7 @@ async def _bench(dsn: str, open_count: int, transitions: int, concurrency: int, 
             await _transitions(server.url, token, ids[:transitions], concurrency)
         now = dt.datetime.now(dt.UTC)
         began = time.perf_counter()
-        idle = await sweep_sla(db, now)
+        idle = await sweep_sla(db, now, participants=KERNEL.participants)
         idle_ms = (time.perf_counter() - began) * 1000
         pending = await db.fetchval(
             "SELECT count(*) FROM rapport.workflow_deadlines "
@@ -142,7 +143,7 @@ async def _bench(dsn: str, open_count: int, transitions: int, concurrency: int, 
             due,
         )
         began = time.perf_counter()
-        result = await sweep_sla(db, now)
+        result = await sweep_sla(db, now, participants=KERNEL.participants)
         seconds = time.perf_counter() - began
         print(
             f"sweep, {result.fired} due (set-field effect each): {seconds * 1000:.0f} ms = "

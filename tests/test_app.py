@@ -14,10 +14,10 @@ import pytest
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.demo import demo_documents
 from rapport.errors import DatabaseUnavailable
 from tests.databases import ScratchDatabase, scratch_database
+from rapport.metadata.tenants import create_tenant
 from tests.live_server import LiveServer, server_settings
 
 COURSES = {"query": "{ courses { totalCount } }"}

@@ -6,19 +6,23 @@ import asyncio
 import gc
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
+from functools import partial
 
 import pytest
 
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import Tenant, create_tenant, drop_tenant
+from rapport.db.tenants import Tenant, drop_tenant
 from rapport.demo import demo_documents
 from rapport.errors import TenantNotFound
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 from rapport.runtime import LISTENER_APPLICATION_NAME, TenantRuntimes
 
+BUILDER = partial(build_tenant_api, kernel=KERNEL)
 TRAINEE_ONLY = tuple(d for d in demo_documents() if d.id == "training/trainee")
 
 
@@ -39,7 +43,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
 
 @pytest.fixture
 async def runtimes(database: Database) -> AsyncIterator[TenantRuntimes]:
-    runtimes = TenantRuntimes(database)
+    runtimes = TenantRuntimes(database, builder=BUILDER)
     await runtimes.start()
     try:
         yield runtimes
@@ -150,7 +154,7 @@ async def test_recreated_tenant_gets_a_new_api(
 
 async def test_lost_listener_means_checking_every_request(database: Database) -> None:
     # given: a listener that will not come back soon
-    runtimes = TenantRuntimes(database, reconnect_delays=[30.0])
+    runtimes = TenantRuntimes(database, builder=BUILDER, reconnect_delays=[30.0])
     await runtimes.start()
     try:
         await create_tenant(database, "outage", actor="test")
@@ -170,7 +174,7 @@ async def test_lost_listener_means_checking_every_request(database: Database) ->
 
 
 async def test_listener_reconnects_and_rechecks_everything(database: Database) -> None:
-    runtimes = TenantRuntimes(database, reconnect_delays=[0.05])
+    runtimes = TenantRuntimes(database, builder=BUILDER, reconnect_delays=[0.05])
     await runtimes.start()
     try:
         await create_tenant(database, "again", actor="test")
@@ -208,7 +212,7 @@ async def test_start_fails_clearly_without_a_database(database: Database) -> Non
     unreachable = await Database.connect(database.dsn)
     try:
         unreachable.dsn = "postgresql://postgres@127.0.0.1:1/none"
-        runtimes = TenantRuntimes(unreachable)
+        runtimes = TenantRuntimes(unreachable, builder=BUILDER)
         with pytest.raises(Exception, match="Cannot listen for metadata changes"):
             await runtimes.start()
     finally:
@@ -216,7 +220,7 @@ async def test_start_fails_clearly_without_a_database(database: Database) -> Non
 
 
 async def test_close_closes_every_api(database: Database) -> None:
-    runtimes = TenantRuntimes(database)
+    runtimes = TenantRuntimes(database, builder=BUILDER)
     await runtimes.start()
     await create_tenant(database, "closing", actor="test")
     ref = weakref.ref(await runtimes.get("closing"))
@@ -235,7 +239,7 @@ async def test_a_failed_rebuild_is_retried_by_the_next_request(database: Databas
         calls += 1
         if calls == 2:
             raise RuntimeError("build failed")
-        return build_tenant_api(tenant, metadata)
+        return build_tenant_api(tenant, metadata, kernel=KERNEL)
 
     runtimes = TenantRuntimes(database, builder=flaky)
     await runtimes.start()

@@ -17,7 +17,7 @@ from rapport import telemetry
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import OtelExporter, Settings
 from tests.live_server import LiveServer, server_settings
 

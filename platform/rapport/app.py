@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from functools import partial
 
 from starlette.applications import Starlette
@@ -25,47 +24,29 @@ from starlette.types import Receive, Scope, Send
 from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
 from rapport.auth_http import AUTH_ROUTES
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
-from rapport.db.database import Database
+from rapport.db.connect import open_database
 from rapport.errors import RapportError
-from rapport.graphql.admin import AdminSchema, admin_endpoint, build_admin_schema
+from rapport.graphql.admin import admin_endpoint, build_admin_schema
+from rapport.graphql.events import EventHub
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.http import graphql_endpoint, healthz_endpoint
-from rapport.graphql.limits import PersistedOperations, load_persisted_operations
-from rapport.graphql.public import TokenBuckets, public_endpoint
-from rapport.graphql.ws import EventHub, websocket_endpoint
+from rapport.graphql.limits import load_persisted_operations
+from rapport.graphql.public import public_endpoint
+from rapport.graphql.rate_limits import TokenBuckets
+from rapport.graphql.ws import websocket_endpoint
 from rapport.plugins import installed_registry
 from rapport.plugins.attributes import PluginAttributes
 from rapport.runtime import TenantRuntimes
-from rapport.server import open_database
+from rapport.services import Services
 from rapport.settings import Settings
 from rapport.telemetry import TelemetryMiddleware
 from rapport.telemetry import setup as setup_telemetry
 
-__all__ = ["RapportApp", "Services", "create_app"]
+__all__ = ["RapportApp", "create_app"]
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Services:
-    """What request handlers need; built at start-up, immutable afterwards."""
-
-    settings: Settings
-    db: Database
-    runtimes: TenantRuntimes
-    tokens: TokenVerifier
-    admin: AdminSchema
-    # Every request's credentials: kernel JWT (+ revocation), OIDC, API keys (rapport.auth).
-    auth: Authenticator
-    # RAPPORT_PERSISTED_OPERATIONS loaded: only these operations run; None: any operation.
-    persisted: PersistedOperations | None = None
-    # Record change events for websocket subscriptions (one LISTEN connection, started lazily).
-    events: EventHub | None = None
-    # $user attributes from the installed plug-ins' principal_attributes hooks (None: none).
-    plugin_attributes: PluginAttributes | None = None
-    # Per-tenant token buckets of the login-free /public/{tenant}/graphql (None: endpoint off).
-    public_limits: TokenBuckets | None = None
 
 
 ReadyHook = Callable[[Services], object]
@@ -149,7 +130,9 @@ class RapportApp(Starlette):
         if applied:
             log.info("catalog migrations applied: %s", ", ".join(applied))
         limits = self.settings.query_limits
-        runtimes = TenantRuntimes(db, builder=partial(build_tenant_api, limits=limits))
+        runtimes = TenantRuntimes(
+            db, builder=partial(build_tenant_api, kernel=KERNEL, limits=limits)
+        )
         await runtimes.start()
         stack.push_async_callback(runtimes.close)
         events = EventHub(db)
@@ -157,6 +140,7 @@ class RapportApp(Starlette):
         services = Services(
             settings=self.settings,
             db=db,
+            kernel=KERNEL,
             runtimes=runtimes,
             tokens=(tokens := TokenVerifier(self.settings)),
             admin=self.admin_schema,

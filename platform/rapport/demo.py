@@ -16,15 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rapport.auth.principal import ADMIN_ROLE, Principal
-from rapport.db.tenants import create_tenant, get_tenant
+from rapport.db.tenants import get_tenant
 from rapport.errors import RapportError, TenantNotFound
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.documents import Document, read_folder
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 
 if TYPE_CHECKING:
-    from rapport.app import Services
     from rapport.graphql.executor import TenantApi
+    from rapport.services import Services
 
 __all__ = ["demo_documents", "demo_records", "ensure_demo"]
 

@@ -24,7 +24,7 @@ import asyncpg
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant, get_tenant
 from rapport.errors import DatabaseUnavailable, TenantNotFound
-from rapport.graphql.executor import TenantApi, build_tenant_api
+from rapport.graphql.executor import TenantApi
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published
 
@@ -54,8 +54,8 @@ class TenantRuntimes:
         self,
         db: Database,
         *,
+        builder: Builder,  # the app factory's: build_tenant_api with the kernel (rapport.app)
         loader: Loader = load_published,
-        builder: Builder = build_tenant_api,
         reconnect_delays: Sequence[float] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
         probe_interval: float = 15.0,
     ) -> None:

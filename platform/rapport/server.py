@@ -1,56 +1,24 @@
-"""Running Rapport: the database a process uses, and uvicorn serving the app.
+"""Running Rapport: uvicorn serving the app, until interrupted.
 
-:func:`open_database` is the one place that decides which PostgreSQL a process talks to:
-``RAPPORT_DATABASE_URL`` when set, else the embedded server in the data directory, started on
-entry and released on exit. The server and every CLI command go through it, so a CLI command
-run next to ``rapport serve`` joins the same embedded server instead of starting a second one
-(pgserver counts the processes using it and stops it after the last one leaves).
+The database comes from :func:`rapport.db.connect.open_database`, as for every CLI command.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from rapport.db.database import Database
-from rapport.db.embedded import EmbeddedPostgres
 from rapport.errors import ConfigurationError
 from rapport.settings import Settings
 
 if TYPE_CHECKING:
-    from rapport.app import Services
+    from rapport.services import Services
 
-__all__ = ["open_database", "run"]
+__all__ = ["run"]
 
 log = logging.getLogger(__name__)
-
-
-@asynccontextmanager
-async def open_database(
-    settings: Settings, *, pool_size: int | None = None
-) -> AsyncIterator[Database]:
-    """A connected :class:`Database` for these settings; stops what it started on exit."""
-    embedded: EmbeddedPostgres | None = None
-    dsn = settings.database_url
-    if dsn is None:
-        embedded = EmbeddedPostgres(settings.data_dir)
-        # initdb and pg_ctl block for seconds; keep the event loop free meanwhile.
-        dsn = await asyncio.to_thread(embedded.start)
-    try:
-        db = await Database.connect(
-            dsn, min_size=1, max_size=pool_size or settings.database_pool_size
-        )
-        try:
-            yield db
-        finally:
-            await db.close()
-    finally:
-        if embedded is not None:
-            await asyncio.to_thread(embedded.stop)
 
 
 def run(
@@ -69,7 +37,7 @@ def run(
     """
     import uvicorn
 
-    from rapport.app import create_app  # the app imports open_database from here
+    from rapport.app import create_app  # the app is loaded only to serve
     from rapport.uvicorn_server import Server
 
     bind_host = host or settings.host

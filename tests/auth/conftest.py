@@ -10,9 +10,9 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.demo import demo_documents
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import IdentitySettings, Settings
 from tests.live_server import LiveServer, server_settings
 

@@ -11,13 +11,15 @@ from typing import Any
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import Tenant, create_tenant
+from rapport.db.tenants import Tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.documents import read_folder
 from rapport.metadata.lifecycle import load_published, publish
+from rapport.metadata.tenants import create_tenant
 
 EMPLOYEE = {
     "$id": "hr/employee",
@@ -65,6 +67,6 @@ async def world(
     await create_tenant(database, "secrets")
     await publish(database, "secrets", read_folder(folder), actor="test")
     tenant, metadata = await load_published(database, "secrets")
-    api = build_tenant_api(tenant, metadata)
+    api = build_tenant_api(tenant, metadata, kernel=KERNEL)
     yield World(database, tenant, api)
     api.close()

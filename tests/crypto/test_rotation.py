@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 
+from rapport.composition import KERNEL
 from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.crypto.rotation import reencrypt, rewrap
 from rapport.graphql.executor import build_tenant_api
@@ -88,14 +89,14 @@ async def test_rewrap_moves_data_keys_to_a_new_master_key(world: World) -> None:
     # then: every key is wrapped by the new master; a ring with ONLY the new key reads it all
     assert count >= 1
     only_new = KeyRing([new_master])
-    api = build_tenant_api(world.tenant, world.api.metadata)
+    api = build_tenant_api(world.tenant, world.api.metadata, kernel=KERNEL)
     api.writer._keyring = only_new  # this process now runs with the new master key only
     fresh = World(world.db, world.tenant, api)
     assert await _salaries(fresh) == expected
     api.close()
     # and the old master alone no longer opens them (clear error, not garbage)
     stale_only = KeyRing(list(old.master_keys.values()))
-    fresh_api = build_tenant_api(world.tenant, world.api.metadata)
+    fresh_api = build_tenant_api(world.tenant, world.api.metadata, kernel=KERNEL)
     fresh_api.writer._keyring = stale_only
     result = await World(world.db, world.tenant, fresh_api).run(SALARIES)
     assert result["errors"][0]["extensions"]["code"] == "DECRYPTION_FAILED"

@@ -7,10 +7,11 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, drop_tenant, get_tenant, list_tenants
+from rapport.db.tenants import drop_tenant, get_tenant, list_tenants
 from rapport.errors import ConstraintViolation, TenantNotFound, ValidationFailed
 from rapport.metadata.documents import kernel_documents
 from rapport.metadata.lifecycle import export, versions
+from rapport.metadata.tenants import create_tenant
 from rapport.naming import table_name
 
 

@@ -12,10 +12,10 @@ import pytest
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.demo import demo_documents
 from rapport.metadata.documents import Document, read_folder
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Settings
 from tests.live_server import LiveServer, server_settings
 

@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.crypto.fields import FieldSealer
 from rapport.crypto.keys import default_keyring
 from rapport.db.catalog import migrate
@@ -483,7 +484,7 @@ async def tenant_api(seeded: Database, rapport_model: Model) -> AsyncIterator[Te
         metadata_version=3,
         created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     )
-    api = build_tenant_api(tenant, TenantMetadata.of(rapport_model))
+    api = build_tenant_api(tenant, TenantMetadata.of(rapport_model), kernel=KERNEL)
     yield api
     api.close()
 

@@ -14,9 +14,9 @@ from graphql import GraphQLError
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.demo import demo_documents
 from rapport.graphql import admin as admin_module
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Environment, Settings
 from tests.live_server import LiveServer, server_settings
 

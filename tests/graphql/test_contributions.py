@@ -11,6 +11,7 @@ import pytest
 from graphql import GraphQLArgument, GraphQLField, GraphQLNonNull, GraphQLString
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.errors import MetadataInvalid
@@ -63,7 +64,12 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
 @pytest.fixture(scope="module")
 def api() -> TenantApi:
     metadata = TenantMetadata.of(compile_model(read_folder(FIXTURES)))
-    return TenantApi(TENANT, metadata, build_schema(metadata, version=1, contributors=[contribute]))
+    return TenantApi(
+        TENANT,
+        metadata,
+        build_schema(metadata, version=1, contributors=[contribute]),
+        participants=KERNEL.participants,
+    )
 
 
 async def test_contributed_fields_run_with_the_request_context(
@@ -106,7 +112,7 @@ async def test_resolver_errors_keep_their_code_or_are_masked(database: Database)
 
     metadata = TenantMetadata.of(compile_model(read_folder(FIXTURES)))
     schema = build_schema(metadata, version=1, contributors=[contribute_failures])
-    api = TenantApi(TENANT, metadata, schema)
+    api = TenantApi(TENANT, metadata, schema, participants=KERNEL.participants)
     outcome = await api.execute(database, GraphQLRequest("{ conflict crash }"), ALICE)
     body = json.loads(outcome.body)
     assert body["data"] == {"conflict": None, "crash": None}

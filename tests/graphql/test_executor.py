@@ -18,6 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from rapport import telemetry
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.errors import MethodNotAllowed
@@ -539,7 +540,9 @@ async def test_single_record_missing_or_malformed(tenant_api: TenantApi, seeded:
 
 async def test_unexpected_failures_are_masked(seeded: Database, rapport_model: Model) -> None:
     # given an API whose tenant schema does not exist in the database
-    api = build_tenant_api(_tenant("tenant_missing"), TenantMetadata.of(rapport_model))
+    api = build_tenant_api(
+        _tenant("tenant_missing"), TenantMetadata.of(rapport_model), kernel=KERNEL
+    )
     # when
     result = await run(api, seeded, '{ courses { totalCount } course(id: "@course1") { id } }')
     # then the client learns nothing about SQL
@@ -777,4 +780,4 @@ def _tenant(schema: str) -> Tenant:
 
 
 def _api(model: Model) -> TenantApi:
-    return build_tenant_api(_tenant(SCHEMA), TenantMetadata.of(model))
+    return build_tenant_api(_tenant(SCHEMA), TenantMetadata.of(model), kernel=KERNEL)

@@ -15,11 +15,11 @@ from graphql import build_schema
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.demo import demo_documents
 from rapport.graphql.limits import sha256_hex
 from rapport.graphql.prepared import prepare
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Environment, GraphQLLimitSettings, Settings
 from tests.live_server import LiveServer, server_settings
 

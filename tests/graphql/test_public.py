@@ -13,8 +13,8 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
-from rapport.graphql.public import TokenBuckets
+from rapport.graphql.rate_limits import TokenBuckets
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
 from rapport.settings import Settings

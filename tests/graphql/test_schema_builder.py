@@ -17,6 +17,7 @@ from graphql import (
     validate_schema,
 )
 
+from rapport.composition import KERNEL
 from rapport.errors import MetadataInvalid
 from rapport.graphql.schema_builder import build_schema
 from rapport.metadata.builder import compile_model
@@ -30,7 +31,11 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "metadata"
 
 @pytest.fixture(scope="module")
 def schema() -> GraphQLSchema:
-    return build_schema(TenantMetadata.of(compile_model(read_folder(FIXTURES))), version=7)
+    return build_schema(
+        TenantMetadata.of(compile_model(read_folder(FIXTURES))),
+        version=7,
+        contributors=KERNEL.contributors,
+    )
 
 
 def obj(schema: GraphQLSchema, name: str) -> GraphQLObjectType:
@@ -57,7 +62,11 @@ def args(schema: GraphQLSchema, root: str, name: str) -> dict[str, str]:
 
 def test_schema_is_valid_and_deterministic(schema: GraphQLSchema) -> None:
     assert validate_schema(schema) == []
-    again = build_schema(TenantMetadata.of(compile_model(read_folder(FIXTURES))), version=7)
+    again = build_schema(
+        TenantMetadata.of(compile_model(read_folder(FIXTURES))),
+        version=7,
+        contributors=KERNEL.contributors,
+    )
     assert print_schema(again) == print_schema(schema)
 
 
@@ -383,7 +392,7 @@ def test_type_name_clash_is_a_metadata_error() -> None:
     # an enum field `where` on Course would be named CourseWhere, like the filter input
     course = entity("training/course", field("where", FieldKind.ENUM, enum_values=["a", "b"]))
     with pytest.raises(MetadataInvalid) as raised:
-        build_schema(TenantMetadata.of(model(course)))
+        build_schema(TenantMetadata.of(model(course)), contributors=KERNEL.contributors)
     assert "CourseWhere" in str(raised.value)
 
 
@@ -426,7 +435,7 @@ def test_two_hundred_entities_build_fast() -> None:
     model_200 = compile_model(documents_from_json(_wide_documents(200)))
     # when (CPU time: the machine running the tests may be busy)
     started = time.process_time()
-    schema = build_schema(TenantMetadata.of(model_200))
+    schema = build_schema(TenantMetadata.of(model_200), contributors=KERNEL.contributors)
     assert validate_schema(schema) == []  # done on the first request: count it too
     spent = time.process_time() - started
     # then (about 0.6 s here; the bound catches a quadratic slip, not noise)

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
@@ -75,7 +76,7 @@ async def api(database: Database) -> AsyncIterator[TenantApi]:
         metadata_version=1,
         created_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     )
-    yield build_tenant_api(tenant, metadata)
+    yield build_tenant_api(tenant, metadata, kernel=KERNEL)
 
 
 async def _names(api: TenantApi, database: Database, query: str, **variables: object) -> list[str]:

@@ -12,9 +12,10 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from rapport.auth.tokens import issue_token
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
+from rapport.metadata.tenants import create_tenant
 from rapport.notify import notify
 from tests.live_server import LiveServer, server_settings
 
@@ -171,7 +172,12 @@ async def test_my_notifications_over_the_legacy_protocol(
         for who in ("bob", "ann"):
             async with database.transaction() as conn:
                 await notify(
-                    conn, tenant_id=tenants["wsacme"], recipients=[who], title=f"hi {who}", body="b"
+                    conn,
+                    participants=KERNEL.participants,
+                    tenant_id=tenants["wsacme"],
+                    recipients=[who],
+                    title=f"hi {who}",
+                    body="b",
                 )
         # then ann gets hers only
         message = await _next(ws)

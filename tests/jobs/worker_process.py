@@ -18,8 +18,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "platform"))
 
+from rapport.composition import KERNEL
 from rapport.jobs.context import CronContext, CronSpec, JobContext
-from rapport.jobs.registry import CRON_JOBS, HANDLERS
 from rapport.jobs.worker import GRACE_SECONDS, run_worker
 from rapport.notify import notify
 from rapport.settings import Settings
@@ -28,6 +28,7 @@ from rapport.settings import Settings
 async def notify_slowly(ctx: JobContext, payload: Mapping[str, Any]) -> None:
     await notify(
         ctx.conn,
+        participants=KERNEL.participants,
         tenant_id=ctx.job.tenant_id,
         recipients=[payload["user"]],
         title=payload["title"],
@@ -54,12 +55,12 @@ async def record_tick(ctx: CronContext) -> None:
 
 def main() -> None:
     handlers = {
-        **HANDLERS,
+        **KERNEL.handlers,
         "test.notify_slowly": notify_slowly,
         "test.sleep": sleep,
         "test.fail": fail,
     }
-    cron = CRON_JOBS
+    cron = KERNEL.cron_jobs
     if os.environ.get("RAPPORT_TEST_CRON") == "1":
         cron = (*cron, CronSpec("test.tick", record_tick, second=frozenset(range(60))))
     grace = int(os.environ.get("RAPPORT_TEST_WORKER_GRACE", GRACE_SECONDS))
@@ -69,6 +70,7 @@ def main() -> None:
             on_ready=lambda: print("worker ready", flush=True),
             handlers=handlers,
             cron_jobs=cron,
+            participants=KERNEL.participants,
             grace_seconds=grace,
         )
     )

@@ -14,7 +14,7 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, get_tenant
+from rapport.db.tenants import get_tenant
 from rapport.errors import (
     DestructiveChange,
     MetadataConflict,
@@ -41,6 +41,7 @@ from rapport.metadata.lifecycle import (
     save_draft,
     versions,
 )
+from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified, table_name
 from rapport.sql.ddl import create_model_ddl
 from tests.db.fingerprint import schema_fingerprint

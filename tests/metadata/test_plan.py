@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from rapport.metadata.builder import compile_model
+from rapport.metadata.diff import plan_changes
 from rapport.metadata.documents import documents_from_json
 from rapport.metadata.ir import Model
-from rapport.metadata.plan import Plan, PlanStep, count_queries, plan_changes
+from rapport.metadata.plan import Plan, PlanStep, count_queries
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata"
 S = "tenant_x"

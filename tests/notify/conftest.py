@@ -6,7 +6,8 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import Tenant, create_tenant
+from rapport.db.tenants import Tenant
+from rapport.metadata.tenants import create_tenant
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from aiosmtpd.controller import Controller
 
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.notify import notify
@@ -64,6 +65,7 @@ async def test_email_reaches_a_local_smtp_server(
         async with database.transaction() as conn:
             await notify(
                 conn,
+                participants=KERNEL.participants,
                 tenant_id=tenant.id,
                 recipients=["ann@acme.example", "u-42"],
                 title="合同续签提醒",
@@ -112,6 +114,7 @@ async def test_wecom_and_dingtalk_robots_get_their_formats_and_dingtalk_is_signe
             async with database.transaction() as conn:
                 await notify(
                     conn,
+                    participants=KERNEL.participants,
                     tenant_id=tenant.id,
                     recipients=["role:hr"],
                     title="投诉超时",
@@ -157,7 +160,7 @@ async def test_a_robot_error_code_is_a_failed_attempt_and_retried(
         ):
             async with database.transaction() as conn:
                 await notify(
-                    conn, tenant_id=tenant.id, recipients=["u1"], title="t", body="b",
+                    conn, participants=KERNEL.participants, tenant_id=tenant.id, recipients=["u1"], title="t", body="b",
                     channels=("dingtalk",),
                 )  # fmt: skip
             deliveries = await eventually(

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.errors import ValidationFailed
@@ -47,7 +48,14 @@ async def test_users_see_and_mark_their_own_notifications(
             (["role:admin"], "all")]  # fmt: skip
     for recipients, title in sent:  # one transaction each: they get distinct times
         async with database.transaction() as conn:
-            await notify(conn, tenant_id=tenant.id, recipients=recipients, title=title, body="")
+            await notify(
+                conn,
+                participants=KERNEL.participants,
+                tenant_id=tenant.id,
+                recipients=recipients,
+                title=title,
+                body="",
+            )
     # when ann reads two at a time
     answer = _call(live, MY, "ann", first=2)
     assert "errors" not in answer, answer
@@ -102,10 +110,17 @@ async def test_notify_refuses_bad_channels_and_empty_recipients(
 ) -> None:
     async with database.transaction() as conn:
         with pytest.raises(ValidationFailed, match="unknown channel"):
-            await notify(conn, tenant_id=tenant.id, recipients=["a"], title="t", body="",
+            await notify(conn, participants=KERNEL.participants, tenant_id=tenant.id, recipients=["a"], title="t", body="",
                          channels=("sms",))  # fmt: skip
         with pytest.raises(ValidationFailed, match="no recipient"):
-            await notify(conn, tenant_id=tenant.id, recipients=[" "], title="t", body="")
+            await notify(
+                conn,
+                participants=KERNEL.participants,
+                tenant_id=tenant.id,
+                recipients=[" "],
+                title="t",
+                body="",
+            )
 
 
 async def test_admins_manage_webhooks_and_failed_jobs_over_graphql(

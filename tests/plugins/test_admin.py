@@ -9,7 +9,7 @@ import pytest
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins.subscriptions import assign_plan, put_plan
 from rapport.settings import Settings
 from tests.graphql.test_admin import call, data, error

@@ -81,7 +81,7 @@ async def slug(database: Database) -> str:
     await migrate(database)
     await put_plan(database, "org-only", ["org"])
     name = f"attr_{secrets.token_hex(4)}"
-    from rapport.db.tenants import create_tenant
+    from rapport.metadata.tenants import create_tenant
 
     await create_tenant(database, name, actor="test")
     await assign_plan(database, name, "org-only", actor="test")

@@ -9,9 +9,9 @@ import pytest
 from rapport_org import plugin as org_plugin
 
 from rapport.auth.principal import ADMIN_ROLE, Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.errors import (
     ConstraintViolation,
     MetadataInvalid,
@@ -21,6 +21,7 @@ from rapport.errors import (
 )
 from rapport.metadata import lifecycle as metadata_lifecycle
 from rapport.metadata.documents import documents_from_json
+from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install, installed, uninstall, upgrade
@@ -58,7 +59,7 @@ async def _tables(db: Database, slug: str) -> set[str]:
 
 async def _people(db: Database, slug: str, names: list[tuple[str, str]]) -> None:
     tenant, metadata = await metadata_lifecycle.load_published(db, slug)
-    writer = RecordWriter(tenant, metadata)
+    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
     entity = metadata.model.entity("tplug/person")
     admin = Principal(tenant=slug, subject="u1", roles=frozenset({ADMIN_ROLE}))
     async with db.transaction() as conn:
@@ -118,7 +119,7 @@ async def test_install_twice_and_unknown_plugins_are_refused(db: Database) -> No
     with pytest.raises(NotFound, match="no plug-in 'nope'"):
         await install(db, slug, "nope", actor=ACTOR, registry=R1)
     with pytest.raises(NotFound, match="not installed"):
-        await upgrade(db, slug, "org", actor=ACTOR, registry=R1)
+        await upgrade(db, slug, "org", actor=ACTOR, participants=KERNEL.participants, registry=R1)
 
 
 async def test_the_tenants_own_publish_keeps_installed_plugins(db: Database) -> None:
@@ -156,7 +157,9 @@ async def test_upgrade_runs_the_data_migration_and_keeps_tenant_extensions(db: D
     )
 
     # when it is upgraded to 2.0.0
-    change = await upgrade(db, slug, "tplug", actor=ACTOR, registry=R2)
+    change = await upgrade(
+        db, slug, "tplug", actor=ACTOR, participants=KERNEL.participants, registry=R2
+    )
 
     # then the metadata changed, the migration filled the new field, the extension survived
     assert change.upgrades_run == ("2.0.0",)
@@ -182,7 +185,9 @@ async def test_a_failing_data_migration_rolls_the_whole_upgrade_back(db: Databas
 
     # when
     with pytest.raises(RuntimeError, match="the data migration fails"):
-        await upgrade(db, slug, "tplug", actor=ACTOR, registry=R2_BROKEN)
+        await upgrade(
+            db, slug, "tplug", actor=ACTOR, participants=KERNEL.participants, registry=R2_BROKEN
+        )
 
     # then nothing changed: schema, metadata version, install row
     assert await schema_fingerprint(db, f"tenant_{slug}") == before

@@ -13,7 +13,7 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install, installed
 from rapport.plugins.loader import discover

@@ -10,11 +10,13 @@ from typing import Any
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import Tenant, create_tenant
+from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published, publish
+from rapport.metadata.tenants import create_tenant
 from rapport.records.writer import RecordWriter
 from rapport.workflow.context import WorkflowContext
 from tests.workflow.world import documents
@@ -45,7 +47,11 @@ def context_for(
 ) -> WorkflowContext:
     tenant, metadata = world
     return WorkflowContext(
-        tenant, metadata, RecordWriter(tenant, metadata), principal(tenant, subject, *roles), now
+        tenant,
+        metadata,
+        RecordWriter(tenant, metadata, participants=KERNEL.participants),
+        principal(tenant, subject, *roles),
+        now,
     )
 
 

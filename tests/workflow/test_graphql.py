@@ -12,8 +12,8 @@ import pytest
 
 from rapport.auth.tokens import issue_token
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Settings
 from tests.live_server import LiveServer, server_settings
 from tests.workflow.world import documents

@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, drop_tenant
+from rapport.db.tenants import drop_tenant
 from rapport.errors import PublishFailed
 from rapport.metadata.lifecycle import load_published, plan, publish
+from rapport.metadata.tenants import create_tenant
 from rapport.workflow import engine
 from rapport.workflow.history import read_history
 from tests.workflow.conftest import context_for, new_case

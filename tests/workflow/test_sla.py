@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
@@ -45,12 +46,12 @@ async def test_a_reminder_then_a_breach_fire_once_each_at_their_time(
     due = breach["due_at"]
     assert isinstance(due, dt.datetime)
     # when: sweeping before the reminder, at the reminder, and after the breach (twice)
-    await sweep_sla(db, due - dt.timedelta(hours=13))
+    await sweep_sla(db, due - dt.timedelta(hours=13), participants=KERNEL.participants)
     assert (await _row(db, world, case_id))["resolution"] is None
-    await sweep_sla(db, due - dt.timedelta(hours=12))
+    await sweep_sla(db, due - dt.timedelta(hours=12), participants=KERNEL.participants)
     assert (await _row(db, world, case_id))["resolution"] == "reminded"
-    await sweep_sla(db, due + dt.timedelta(minutes=1))
-    await sweep_sla(db, due + dt.timedelta(minutes=2))
+    await sweep_sla(db, due + dt.timedelta(minutes=1), participants=KERNEL.participants)
+    await sweep_sla(db, due + dt.timedelta(minutes=2), participants=KERNEL.participants)
     # then: the breach escalated once (severity 9, one notification to role:hr_manager)
     assert (await _row(db, world, case_id))["severity"] == 9
     fired = [d for d in await _deadlines(db, case_id) if d["fired_at"] is not None]
@@ -72,7 +73,7 @@ async def test_leaving_the_state_cancels_its_deadlines(db: Database, world: Worl
             conn, context, context.metadata.model.entity("hr/case"), case_id, "accept"
         )
     # when: sweeping long after the submitted SLA
-    await sweep_sla(db, context.now + dt.timedelta(days=5))
+    await sweep_sla(db, context.now + dt.timedelta(days=5), participants=KERNEL.participants)
     # then: nothing of `submitted` fired; severity untouched
     rows = await _deadlines(db, case_id)
     assert all(d["fired_at"] is None for d in rows if d["kind"] == "remind")
@@ -102,7 +103,9 @@ async def test_a_date_timer_fires_thirty_days_before_the_date_and_rearms_when_it
     open_ = [d for d in timers if d["cancelled_at"] is None]
     assert [d["due_at"] for d in open_] == [dt.datetime(2027, 7, 1, tzinfo=dt.UTC)]
     # then: it fires at its time
-    await sweep_sla(db, dt.datetime(2027, 7, 1, 0, 1, tzinfo=dt.UTC))
+    await sweep_sla(
+        db, dt.datetime(2027, 7, 1, 0, 1, tzinfo=dt.UTC), participants=KERNEL.participants
+    )
     assert (await _row(db, world, case_id))["severity"] == 7
 
 
@@ -113,7 +116,9 @@ async def test_concurrent_sweeps_fire_each_deadline_exactly_once(
     ids = [await new_case(db, world, title=f"c{i}") for i in range(6)]
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=3)
     # when: three workers sweep at once, in small batches
-    results = await asyncio.gather(*(sweep_sla(db, later, batch=2) for _ in range(3)))
+    results = await asyncio.gather(
+        *(sweep_sla(db, later, batch=2, participants=KERNEL.participants) for _ in range(3))
+    )
     # then
     fired = await db.fetchval(
         "SELECT count(*) FROM rapport.workflow_deadlines WHERE record_id = ANY($1::uuid[]) "
@@ -130,8 +135,8 @@ async def test_concurrent_sweeps_fire_each_deadline_exactly_once(
 
 
 def test_the_worker_runs_the_sweep_as_a_cron_job_every_minute() -> None:
-    from rapport.jobs.registry import CRON_JOBS
+    from rapport.composition import KERNEL
     from rapport.workflow.sla import sla_cron
 
-    (spec,) = [c for c in CRON_JOBS if c.name == "workflow.sla"]
+    (spec,) = [c for c in KERNEL.cron_jobs if c.name == "workflow.sla"]
     assert spec.handler is sla_cron and spec.minute is None

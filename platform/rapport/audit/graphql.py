@@ -33,13 +33,12 @@ from graphql import (
 from rapport.audit.checkpoints import Checkpoint, default_signer, latest_checkpoint
 from rapport.audit.merkle import inclusion_proof
 from rapport.errors import Forbidden, NotFound
+from rapport.graphql.contributions import Contribution, RequestContext
 from rapport.graphql.scalars import DATETIME, JSON
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
 
 if TYPE_CHECKING:
-    from rapport.graphql.contributions import Contribution, RequestContext
-
     Info = GraphQLResolveInfo[RequestContext]
 
 __all__ = ["AUDIT_ROLE", "contribute_audit"]
@@ -53,8 +52,6 @@ def _hex(name: str) -> Any:
 
 
 def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
-    from rapport.graphql.contributions import Contribution
-
     registry = ctx.registry
     entry = registry.add(
         GraphQLObjectType(

@@ -22,6 +22,7 @@ from rapport.cli import keys as keys_command
 from rapport.cli import metadata as metadata_command
 from rapport.cli import org as org_command
 from rapport.cli import plugin as plugin_command
+from rapport.cli import schema as schema_command
 from rapport.cli import serve as serve_command
 from rapport.cli import tenant as tenant_command
 from rapport.cli import token as token_command
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs_command.register(commands)
     audit_command.register(commands)
     keys_command.register(commands)
+    schema_command.register(commands)
     return parser
 
 

@@ -9,9 +9,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
 from rapport.db.catalog import migrate
+from rapport.db.connect import open_database
 from rapport.db.database import Database
 from rapport.errors import RapportError
-from rapport.server import open_database
 from rapport.settings import Settings
 
 __all__ = ["actor", "fail", "print_table", "user_name", "with_database"]

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from rapport.cli._common import actor, print_table, with_database
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.plugins import installed_registry, subscriptions
 from rapport.plugins import lifecycle as plugin_lifecycle
@@ -155,6 +156,7 @@ def _upgrade(settings: Settings, args: argparse.Namespace) -> int:
             args.tenant,
             args.name,
             actor=actor(),
+            participants=KERNEL.participants,
             dry_run=args.dry_run,
             allow_destructive=args.allow_destructive,
         )

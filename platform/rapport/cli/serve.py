@@ -10,7 +10,7 @@ from rapport.auth.tokens import issue_token
 from rapport.settings import Settings
 
 if TYPE_CHECKING:
-    from rapport.app import Services
+    from rapport.services import Services
 
 __all__ = ["register"]
 

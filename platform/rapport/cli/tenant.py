@@ -7,7 +7,8 @@ from typing import Any
 
 from rapport.cli._common import actor, print_table, with_database
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, list_tenants
+from rapport.db.tenants import list_tenants
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Settings
 
 __all__ = ["register"]

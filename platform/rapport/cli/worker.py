@@ -22,11 +22,20 @@ def register(commands: Any) -> None:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
+    from rapport.composition import KERNEL
     from rapport.jobs.worker import run_worker  # arq loads only for this command
 
     def ready() -> None:
         where = settings.redis_url or f"embedded Redis in {settings.data_dir / 'redis'}"
         print(f"Rapport worker is ready (Redis: {where}); stop it with Ctrl-C", flush=True)
 
-    asyncio.run(run_worker(settings, on_ready=ready))
+    asyncio.run(
+        run_worker(
+            settings,
+            on_ready=ready,
+            handlers=KERNEL.handlers,
+            cron_jobs=KERNEL.cron_jobs,
+            participants=KERNEL.participants,
+        )
+    )
     return 0

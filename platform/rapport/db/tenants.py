@@ -1,8 +1,8 @@
 """Tenants: rows of the catalog table ``rapport.tenants`` and their PostgreSQL schemas.
 
 A tenant is a catalog row plus a schema ``tenant_<slug>`` holding its entity tables. Creating
-one publishes the kernel's documents as version 1 in the same transaction, so a tenant either
-exists with its kernel tables or not at all.
+one publishes its first metadata version too, so it lives a layer up, in
+:mod:`rapport.metadata.tenants`.
 """
 
 from __future__ import annotations
@@ -14,14 +14,13 @@ from typing import Any, Protocol
 import asyncpg
 
 from rapport.db.database import Connection, Database
-from rapport.errors import ConstraintViolation, FieldError, TenantNotFound, ValidationFailed
-from rapport.naming import SLUG, quote_ident, tenant_schema
+from rapport.errors import FieldError, TenantNotFound, ValidationFailed
+from rapport.naming import SLUG, quote_ident
 
 __all__ = [
     "METADATA_CHANNEL",
     "Queryable",
     "Tenant",
-    "create_tenant",
     "drop_tenant",
     "get_tenant",
     "list_tenants",
@@ -106,50 +105,6 @@ async def get_tenant(db: Queryable, slug: str) -> Tenant:
 async def list_tenants(db: Queryable) -> list[Tenant]:
     rows = await db.fetch(f"SELECT {_COLUMNS} FROM rapport.tenants ORDER BY slug")
     return [_tenant(row) for row in rows]
-
-
-async def create_tenant(
-    db: Database | Connection, slug: str, name: str | None = None, *, actor: str = "system"
-) -> Tenant:
-    """Create the tenant row and schema and publish the kernel documents as version 1.
-
-    One transaction: a failure at any point leaves no row, no schema and no version.
-    """
-    # lifecycle imports this module (get_tenant, lock_tenant); importing it here keeps the
-    # dependency one-way at import time.
-    from rapport.metadata.lifecycle import publish_on
-
-    validate_slug(slug)
-    schema = tenant_schema(slug)
-    async with db.transaction() as conn:
-        await lock_tenant(conn, slug)
-        exists = await conn.fetchval("SELECT 1 FROM rapport.tenants WHERE slug = $1", slug)
-        if exists:
-            raise ConstraintViolation(
-                f"A tenant {slug!r} already exists.",
-                hint="Choose another slug, or use the existing tenant.",
-            )
-        try:
-            await conn.execute(
-                "INSERT INTO rapport.tenants (slug, name, schema_name) VALUES ($1, $2, $3)",
-                slug,
-                name if name else slug,
-                schema,
-            )
-            await conn.execute(f"CREATE SCHEMA {quote_ident(schema)}")
-        except asyncpg.UniqueViolationError:
-            raise ConstraintViolation(
-                f"A tenant {slug!r} already exists.",
-                hint="Choose another slug, or use the existing tenant.",
-            ) from None
-        except asyncpg.DuplicateSchemaError:
-            raise ConstraintViolation(
-                f"The schema {schema} already exists but belongs to no tenant.",
-                hint=f"It was left behind outside Rapport: back it up if needed, then "
-                f'DROP SCHEMA "{schema}" CASCADE, or choose another slug.',
-            ) from None
-        await publish_on(conn, slug, (), actor=actor, note="tenant created")
-        return await get_tenant(conn, slug)
 
 
 async def drop_tenant(db: Database | Connection, slug: str) -> None:

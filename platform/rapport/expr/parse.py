@@ -8,16 +8,14 @@ its path inside the document (prefixed by the caller's ``path``, e.g. ``("where"
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rapport.errors import FieldError, ValidationFailed
+from rapport.errors import ValidationFailed
 from rapport.expr.ast import (
     OPERATORS,
     TRUE,
     And,
-    Compare,
     Descendants,
     Expr,
     Literal,
@@ -27,21 +25,16 @@ from rapport.expr.ast import (
     Related,
     RelationKind,
     Value,
-    Variable,
 )
-from rapport.expr.operands import CoercionError, coerce_operand, describe, operators_for
+from rapport.expr.comparisons import ComparisonParser, PathSegment, conjunction
+from rapport.expr.operands import CoercionError, coerce_operand, describe
 from rapport.metadata.ir import SYSTEM_FIELDS, EntityDef, FieldDef, FieldKind, Model
 
 __all__ = ["parse_where"]
 
-PathSegment = str | int
 
 _LOGICAL = ("_and", "_or", "_not")
 _QUANTIFIERS: dict[str, Quantifier] = {"_some": "some", "_none": "none", "_every": "every"}
-_VARIABLE = re.compile(r"now|user\.[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-_VARIABLE_HELP = "use $user.id, $user.roles, $user.<attribute> or $now (write $$ for a literal $)"
-# Operators whose operand must be written out: a variable there would hide a shape error.
-_LITERAL_ONLY = frozenset({"_is_null", "_between"})
 _SYSTEM = {f.name: f for f in SYSTEM_FIELDS}
 # The tree filter and its optional edge name (see "Trees" in rapport.expr).
 _DESCENDANTS_OF = "_descendants_of"
@@ -66,22 +59,8 @@ def parse_where(
     return expr
 
 
-def _conjunction(items: list[Expr]) -> Expr:
-    return items[0] if len(items) == 1 else And(tuple(items))
-
-
-class _Parser:
+class _Parser(ComparisonParser):
     """One parse: collects errors instead of stopping at the first."""
-
-    def __init__(self, model: Model, expanding: tuple[str, ...]) -> None:
-        self.model = model
-        self.errors: list[FieldError] = []
-        # Computed fields being inlined ("training/course.isSmall"), to refuse cycles.
-        self.expanding = expanding
-
-    def fail(self, path: tuple[PathSegment, ...], message: str, code: str) -> Expr:
-        self.errors.append(FieldError(path, message, code))
-        return TRUE
 
     # -- structure ---------------------------------------------------------------------------
 
@@ -93,7 +72,7 @@ class _Parser:
                 f"not {describe(doc)}",
                 "EXPECTED_OBJECT",
             )
-        return _conjunction([self.entry(k, v, entity, (*path, k)) for k, v in doc.items()])
+        return conjunction([self.entry(k, v, entity, (*path, k)) for k, v in doc.items()])
 
     def entry(self, key: Any, value: Any, entity: EntityDef, path: tuple[PathSegment, ...]) -> Expr:
         if key in ("_and", "_or"):
@@ -320,7 +299,7 @@ class _Parser:
                 continue
             inner = self.where(inner_doc, target, (*path, key))
             items.append(Related(name, relation, target.id, quantifier, inner, source=entity.id))
-        return _conjunction(items)
+        return conjunction(items)
 
     def computed(
         self, field: FieldDef, value: Any, entity: EntityDef, path: tuple[PathSegment, ...]
@@ -349,7 +328,7 @@ class _Parser:
             else:
                 expression = self.expand(field, entity, op_path)
                 items.append(expression if raw else Not(expression))
-        return _conjunction(items)
+        return conjunction(items)
 
     def expand(self, field: FieldDef, entity: EntityDef, path: tuple[PathSegment, ...]) -> Expr:
         key = f"{entity.id}.{field.name}"
@@ -374,122 +353,6 @@ class _Parser:
                 "INVALID_COMPUTED",
             )
         return expression
-
-    # -- comparisons -------------------------------------------------------------------------
-
-    def comparisons(
-        self,
-        name: str,
-        column: str,
-        kind: FieldKind,
-        enum_values: tuple[str, ...],
-        value: Any,
-        path: tuple[PathSegment, ...],
-    ) -> Expr:
-        if not isinstance(value, Mapping):
-            return self.fail(
-                path,
-                f'field {name} takes an object of operators such as {{"_eq": …}}, '
-                f"not {describe(value)}; operators for {kind} fields: "
-                f"{', '.join(operators_for(kind))}",
-                "EXPECTED_OBJECT",
-            )
-        items: list[Expr] = []
-        for op, raw in value.items():
-            op_path = (*path, op)
-            if op not in operators_for(kind):
-                items.append(self.bad_operator(op, kind, name, op_path))
-                continue
-            operand = self.operand(name, kind, op, raw, enum_values, op_path)
-            if operand is not None:
-                items.append(Compare(name, column, kind, op, operand))
-        return _conjunction(items)
-
-    def bad_operator(
-        self, op: Any, kind: FieldKind, name: str, path: tuple[PathSegment, ...]
-    ) -> Expr:
-        allowed = ", ".join(operators_for(kind))
-        if op in OPERATORS:
-            message = f"operator {op} is not available on {kind} field {name}; use one of {allowed}"
-            return self.fail(path, message, "OPERATOR_NOT_ALLOWED")
-        message = f"unknown operator {op} on {kind} field {name}; use one of {allowed}"
-        return self.fail(path, message, "UNKNOWN_OPERATOR")
-
-    def operand(
-        self,
-        name: str,
-        kind: FieldKind,
-        op: str,
-        raw: Any,
-        enum_values: tuple[str, ...],
-        path: tuple[PathSegment, ...],
-    ) -> Value | None:
-        if raw is None:
-            self.fail(
-                path,
-                f'{op} null is not allowed on field {name}; use {{"_is_null": true}} to match '
-                f'records without a value (or {{"_is_null": false}} for the others)',
-                "NULL_VALUE",
-            )
-            return None
-        if isinstance(raw, str) and raw.startswith("$") and not raw.startswith("$$"):
-            return self.variable(name, kind, op, raw[1:], path)
-        raw = self.unescape(raw, kind, op, path)
-        if raw is None:
-            return None
-        try:
-            return Literal(coerce_operand(kind, op, raw, enum_values=enum_values))
-        except CoercionError as exc:
-            at = path if exc.index is None else (*path, exc.index)
-            self.fail(
-                at, f"invalid value for {op} on {kind} field {name}: {exc.message}", "INVALID_VALUE"
-            )
-            return None
-
-    def variable(
-        self, name: str, kind: FieldKind, op: str, variable: str, path: tuple[PathSegment, ...]
-    ) -> Value | None:
-        if not _VARIABLE.fullmatch(variable):
-            self.fail(path, f"unknown variable ${variable}; {_VARIABLE_HELP}", "UNKNOWN_VARIABLE")
-            return None
-        if op in _LITERAL_ONLY:
-            self.fail(
-                path, f"{op} takes a written value, not the variable ${variable}", "INVALID_VALUE"
-            )
-            return None
-        if variable == "now" and kind not in (FieldKind.DATE, FieldKind.DATETIME):
-            self.fail(
-                path,
-                f"$now is a date-time; compare it with date or date-time fields, not {kind} field {name}",
-                "INVALID_VALUE",
-            )
-            return None
-        return Variable(variable)
-
-    def unescape(self, raw: Any, kind: FieldKind, op: str, path: tuple[PathSegment, ...]) -> Any:
-        """``$$x`` → ``$x``; a variable inside a list is refused (it must stand for the list).
-
-        JSON operands are data, not filter syntax: only their top level can be a variable.
-        """
-        if isinstance(raw, str):
-            return raw[1:] if raw.startswith("$$") else raw
-        if kind in (FieldKind.JSON, FieldKind.FILE):
-            return raw
-        if isinstance(raw, Sequence):
-            items = list(raw)
-            for i, item in enumerate(items):
-                if isinstance(item, str) and item.startswith("$$"):
-                    items[i] = item[1:]
-                elif isinstance(item, str) and item.startswith("$"):
-                    self.fail(
-                        (*path, i),
-                        f'a variable stands for the whole operand: write "{op}": "{item}" '
-                        f"(a list-valued variable), not a list holding it; write $$ for a literal $",
-                        "INVALID_VALUE",
-                    )
-                    return None
-            return items
-        return raw
 
 
 def _is_tree_filter(value: Any) -> bool:

@@ -1,7 +1,8 @@
 """Forms without code: form documents compiled to JSON Schema + a react-jsonschema-form
 uiSchema, and submissions validated against the very same JSON Schema (DESIGN.md D3, D5).
 
-- :mod:`rapport.forms.document` — form documents and the compiled :class:`FormSet`;
+- :mod:`rapport.forms.document` — form documents and compiled forms;
+- :mod:`rapport.forms.formset` — a tenant's forms with their validators (:class:`FormSet`);
 - :mod:`rapport.forms.compiler` — documents -> FormSet, every problem reported at plan time;
 - :mod:`rapport.forms.default` — every entity's default form (form id = entity id);
 - :mod:`rapport.forms.jsonschema`, :mod:`rapport.forms.uischema` — what a frontend renders;

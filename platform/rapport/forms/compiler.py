@@ -41,9 +41,9 @@ from rapport.forms.document import (
     Form,
     FormDocument,
     FormGroup,
-    FormSet,
     read_form,
 )
+from rapport.forms.formset import FormSet
 from rapport.forms.validation import FormValidator
 from rapport.forms.widgets import WIDGETS, allowed_widgets
 from rapport.metadata.checks import check_entity

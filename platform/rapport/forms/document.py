@@ -3,7 +3,7 @@
 :func:`read_form` turns a document body that passed ``schemas/form.schema.json`` into a
 :class:`FormDocument` (what the author wrote). The compiler resolves it against the Model into a
 :class:`Form` (fields bound to the entity's :class:`FieldDef`, rules parsed), and a tenant's
-forms are one frozen :class:`FormSet` in ``TenantMetadata.forms``.
+forms are one frozen :class:`~rapport.forms.formset.FormSet` in ``TenantMetadata.forms``.
 
 A text (title, label, help…) is a mapping language tag -> text; a plain string in the document
 is stored under :data:`ANY_LOCALE` and matches every locale.
@@ -11,16 +11,13 @@ is stored under :data:`ANY_LOCALE` and matches every locale.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rapport.expr.ast import Expr
 from rapport.metadata.ir import EntityDef, FieldDef, JsonValue, freeze_json
-
-if TYPE_CHECKING:
-    from rapport.forms.validation import FormValidator
 
 __all__ = [
     "ANY_LOCALE",
@@ -29,7 +26,6 @@ __all__ = [
     "FormField",
     "FormGroup",
     "FormRule",
-    "FormSet",
     "Text",
     "read_form",
 ]
@@ -222,33 +218,3 @@ class Form:
             if name in (bound.field.name, bound.name):
                 return bound.name
         raise KeyError(f"form {self.id} shows no field {name!r}")
-
-
-@dataclass(frozen=True, slots=True)
-class FormSet:
-    """Every form of a tenant version by id (default forms included); frozen."""
-
-    forms: Mapping[str, Form] = field(default_factory=lambda: MappingProxyType({}))
-    # Each form's compiled answer validator, built with the set (by form id).
-    validators: Mapping[str, FormValidator] = field(
-        default_factory=lambda: MappingProxyType({}), repr=False, compare=False
-    )
-
-    def get(self, form_id: str) -> Form | None:
-        return self.forms.get(form_id)
-
-    def validator(self, form_id: str) -> FormValidator:
-        return self.validators[form_id]
-
-    def __contains__(self, form_id: object) -> bool:
-        return form_id in self.forms
-
-    def __iter__(self) -> Iterator[Form]:
-        return iter(self.forms.values())
-
-    def __len__(self) -> int:
-        return len(self.forms)
-
-    def listed(self) -> tuple[Form, ...]:
-        """Forms that take submissions (retired ones left out), by id."""
-        return tuple(f for _, f in sorted(self.forms.items()) if not f.retired)

@@ -23,7 +23,7 @@ with ``errors: [{path: ["data", field…], message, code}]``, ``FORM_VERSION_STA
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from graphql import (
     GraphQLArgument,
@@ -43,12 +43,10 @@ from rapport.forms.locale import best_locale, fallback_chain, form_locales, loca
 from rapport.forms.submit import find_form, may_submit, submit_form
 from rapport.forms.uischema import form_ui_schema
 from rapport.forms.version import form_version
+from rapport.graphql.contributions import Contribution, RequestContext
 from rapport.graphql.scalars import JSON
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
-
-if TYPE_CHECKING:
-    from rapport.graphql.contributions import Contribution, RequestContext
 
 __all__ = ["contribute_forms"]
 
@@ -118,9 +116,6 @@ async def _submit(
 
 
 def contribute_forms(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
-    # Imported here: rapport.graphql.contributions lists this contributor.
-    from rapport.graphql.contributions import Contribution
-
     form_type = ctx.registry.add(
         GraphQLObjectType(
             "FormDefinition",

@@ -33,7 +33,7 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from rapport.auth.principal import Principal
-from rapport.db.tenants import Tenant, create_tenant, get_tenant, list_tenants
+from rapport.db.tenants import Tenant, get_tenant, list_tenants
 from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
 from rapport.forms.preview import preview, preview_document
 from rapport.graphql.admin_identity import IdentityMutation, IdentityQuery
@@ -45,10 +45,11 @@ from rapport.metadata import lifecycle
 from rapport.metadata.documents import Document, documents_from_json
 from rapport.metadata.plan import Plan as PlanData
 from rapport.metadata.plan import PlanStep as PlanStepData
+from rapport.metadata.tenants import create_tenant
 from rapport.settings import Settings
 
 if TYPE_CHECKING:
-    from rapport.app import Services
+    from rapport.services import Services
 
 __all__ = ["AdminSchema", "admin_endpoint", "build_admin_schema"]
 

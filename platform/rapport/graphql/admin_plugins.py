@@ -128,6 +128,7 @@ async def _upgrade(
         slug,
         name,
         actor=ctx.actor,
+        participants=ctx.services.kernel.participants,
         dry_run=dry_run,
         allow_destructive=allow_destructive,
     )

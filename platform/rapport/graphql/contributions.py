@@ -2,8 +2,10 @@
 
 Forms, workflows, notifications, audit queries… each contribute GraphQL root fields with Python
 resolvers. A capability implements one :data:`Contributor` — a function of the build context
-and the tenant's compiled metadata — and is listed in :data:`CONTRIBUTORS`, in a fixed order;
-there is no registration at run time and no dispatch by name.
+and the tenant's compiled metadata — and lists it in its :class:`~rapport.capability.Capability`;
+the composition root (rapport.composition) hands the kernel's contributors, in a fixed order, to
+the schema builder. There is no registration at run time, no dispatch by name, and this layer
+imports no capability.
 
 Contributed fields carry no compiler role, so the executor runs them through graphql-core with
 a :class:`RequestContext` as ``info.context``. Each mutation field runs on its own; a resolver
@@ -16,24 +18,21 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from graphql import GraphQLField
 
-from rapport.audit.graphql import contribute_audit
 from rapport.auth.principal import Principal
 from rapport.db.database import Database
-from rapport.forms.graphql import contribute_forms
+from rapport.db.tenants import Tenant
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
-from rapport.notify.graphql import contribute_notifications
-from rapport.plugins.graphql import contribute_plugins
-from rapport.workflow.graphql import contribute as contribute_workflows
+from rapport.metadata.ir import Model
 
 if TYPE_CHECKING:
-    from rapport.graphql.executor import TenantApi
+    from rapport.records.writer import RecordWriter
 
-__all__ = ["CONTRIBUTORS", "Contribution", "Contributor", "RequestContext"]
+__all__ = ["Contribution", "Contributor", "RequestContext", "TenantView"]
 
 
 def _empty() -> Mapping[str, GraphQLField]:
@@ -51,25 +50,31 @@ class Contribution:
 Contributor = Callable[[BuildContext, TenantMetadata], Contribution]
 
 
+class TenantView(Protocol):
+    """What a contributed resolver sees of the tenant API it runs in (a TenantApi)."""
+
+    @property
+    def tenant(self) -> Tenant: ...
+
+    @property
+    def metadata(self) -> TenantMetadata: ...
+
+    @property
+    def model(self) -> Model: ...
+
+    @property
+    def writer(self) -> RecordWriter: ...
+
+
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     """``info.context`` of contributed resolvers: who asks, in which tenant, with what."""
 
     db: Database
     principal: Principal
-    api: TenantApi
+    api: TenantView
     now: datetime
 
     @property
     def metadata(self) -> TenantMetadata:
         return self.api.metadata
-
-
-# Every capability's contributor, in the order their fields appear in the schema.
-CONTRIBUTORS: tuple[Contributor, ...] = (
-    contribute_forms,
-    contribute_workflows,
-    contribute_notifications,
-    contribute_audit,
-    contribute_plugins,  # last: the fields of the plug-ins installed in the tenant
-)

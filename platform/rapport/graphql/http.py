@@ -44,7 +44,7 @@ from rapport.graphql.limits import PersistedOperations
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 
 if TYPE_CHECKING:
-    from rapport.app import Services
+    from rapport.services import Services
 
 __all__ = [
     "APPLICATION_JSON",

@@ -14,38 +14,20 @@ cache by those variables' values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from graphql import (
-    BooleanValueNode,
-    EnumValueNode,
     FieldNode,
-    FragmentDefinitionNode,
-    FragmentSpreadNode,
     GraphQLField,
-    GraphQLInputType,
     GraphQLObjectType,
-    InlineFragmentNode,
-    ListValueNode,
-    NullValueNode,
-    ObjectValueNode,
-    SelectionSetNode,
-    ValueNode,
-    VariableDefinitionNode,
-    VariableNode,
     get_named_type,
-    value_from_ast,
 )
 
-from rapport.auth.permissions.access import Access
 from rapport.auth.permissions.policy import MASK_TEXT, MASKABLE_KINDS, ReadPolicy, both
-from rapport.errors import FieldError, PathSegment, ValidationFailed
+from rapport.errors import FieldError, ValidationFailed
 from rapport.expr.ast import FALSE, TRUE, Expr
-from rapport.expr.parse import parse_where
-from rapport.graphql.types.aggregates import groupable_fields
-from rapport.graphql.types.ordering import sortable_fields
+from rapport.graphql.arguments import FieldArguments, Path
+from rapport.graphql.fragments import collect_fields
 from rapport.graphql.types.roles import (
     ROLE,
     AggregatePart,
@@ -66,137 +48,16 @@ from rapport.graphql.types.roles import (
     ToOne,
     role_of,
 )
-from rapport.metadata.ir import EntityDef, FieldKind, Model, thaw_json
+from rapport.metadata.ir import EntityDef, FieldKind
 from rapport.sql import plan
 from rapport.sql.pagination import DEFAULT_PAGE_SIZE, PageSize
-from rapport.sql.params import RecordId, VariableValue
+from rapport.sql.params import RecordId
 
-__all__ = ["VALUE_ARGUMENTS", "EntityIndex", "Planner", "collect_fields"]
-
-# Arguments whose variables become statement parameters instead of shaping the plan.
-VALUE_ARGUMENTS = frozenset({"first", "last", "after", "before", "id"})
-_NOT_NULL_COLUMNS = frozenset({"id", "created_at", "updated_at", "version"})
-
-Path = tuple[PathSegment, ...]
+__all__ = ["Planner"]
 
 
-def collect_fields(
-    type_name: str,
-    selection_sets: Iterable[SelectionSetNode],
-    fragments: Mapping[str, FragmentDefinitionNode],
-    variables: Mapping[str, Any],
-) -> dict[str, list[FieldNode]]:
-    """Fields by response key, in order, with fragments expanded and directives applied."""
-    fields: dict[str, list[FieldNode]] = {}
-    visited: set[str] = set()
-
-    def walk(selection_set: SelectionSetNode) -> None:
-        for selection in selection_set.selections:
-            if not _included(selection.directives or (), variables):
-                continue
-            if isinstance(selection, FieldNode):
-                key = selection.alias.value if selection.alias else selection.name.value
-                fields.setdefault(key, []).append(selection)
-            elif isinstance(selection, InlineFragmentNode):
-                condition = selection.type_condition
-                if condition is None or condition.name.value == type_name:
-                    walk(selection.selection_set)
-            elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = fragments.get(name)
-                if name in visited or fragment is None:
-                    continue
-                visited.add(name)
-                if fragment.type_condition.name.value == type_name:
-                    walk(fragment.selection_set)
-
-    for selection_set in selection_sets:
-        walk(selection_set)
-    return fields
-
-
-def _included(directives: Iterable[Any], variables: Mapping[str, Any]) -> bool:
-    for directive in directives:
-        name = directive.name.value
-        if name not in ("skip", "include"):
-            continue
-        condition = next((a.value for a in directive.arguments if a.name.value == "if"), None)
-        if isinstance(condition, BooleanValueNode):
-            value = condition.value
-        elif isinstance(condition, VariableNode):
-            value = bool(variables.get(condition.name.value))
-        else:
-            continue
-        if (name == "skip") == value:
-            return False
-    return True
-
-
-@dataclass(frozen=True, slots=True)
-class _Sortable:
-    column: str
-    kind: FieldKind
-
-
-class EntityIndex:
-    """Per-model lookups the planner needs, built lazily once per tenant API."""
-
-    __slots__ = ("_computed", "_groupable", "_sortable", "model")
-
-    def __init__(self, model: Model) -> None:
-        self.model = model
-        self._sortable: dict[str, dict[str, _Sortable]] = {}
-        self._groupable: dict[str, dict[str, _Sortable]] = {}
-        self._computed: dict[tuple[str, str], Expr] = {}
-
-    def sortable(self, entity: EntityDef) -> dict[str, _Sortable]:
-        found = self._sortable.get(entity.id)
-        if found is None:
-            found = {n: _Sortable(c, k) for n, c, k, _ in sortable_fields(entity)}
-            self._sortable[entity.id] = found
-        return found
-
-    def groupable(self, entity: EntityDef) -> dict[str, _Sortable]:
-        found = self._groupable.get(entity.id)
-        if found is None:
-            found = {n: _Sortable(c, k) for n, c, k in groupable_fields(entity)}
-            self._groupable[entity.id] = found
-        return found
-
-    def computed(self, entity: EntityDef, field_name: str) -> Expr:
-        key = (entity.id, field_name)
-        expr = self._computed.get(key)
-        if expr is None:
-            field = entity.field(field_name)
-            expr = parse_where(thaw_json(field.computed), entity, self.model)
-            self._computed[key] = expr
-        return expr
-
-
-class Planner:
+class Planner(FieldArguments):
     """Plans the root fields of one operation for one set of variable values."""
-
-    def __init__(
-        self,
-        index: EntityIndex,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        variables: Mapping[str, Any],
-        raw_variables: Mapping[str, Any],
-        variable_definitions: Sequence[VariableDefinitionNode],
-        access: Access | None = None,
-    ) -> None:
-        self.index = index
-        # The principal's permissions; None for admins (nothing is added to the plan).
-        self.access = access
-        self.model = index.model
-        self.fragments = fragments
-        self.variables = variables  # coerced
-        self.raw_variables = raw_variables  # as sent: keeps the key order of orderBy objects
-        self.defaults = {
-            d.variable.name.value: d.default_value
-            for d in variable_definitions
-            if d.default_value is not None
-        }
 
     # -- roots ------------------------------------------------------------------------------
 
@@ -223,9 +84,6 @@ class Planner:
         raise TypeError(f"root field {key} has no read role")  # pragma: no cover
 
     # -- permissions ------------------------------------------------------------------------
-
-    def _policy(self, entity: EntityDef, action: str = "read") -> ReadPolicy | None:
-        return None if self.access is None else self.access.policy(entity, action)
 
     def row_rule(self, entity: EntityDef) -> Expr | None:
         """The principal's row rule on ``entity`` (None: every record)."""
@@ -562,123 +420,6 @@ class Planner:
             if isinstance(role, GroupKeyValue):
                 fields.append(plan.GroupKeyField(sub_key, role.column, role.kind))
         return plan.GroupKey(key, tuple(fields))
-
-    # -- arguments --------------------------------------------------------------------------
-
-    def _argument_node(self, node: FieldNode, name: str) -> ValueNode | None:
-        for argument in node.arguments or ():
-            if argument.name.value == name:
-                return argument.value
-        return None
-
-    def _argument(self, field: GraphQLField, node: FieldNode, name: str) -> Any:
-        """A shape argument's coerced value (None when absent or null)."""
-        value_node = self._argument_node(node, name)
-        if value_node is None:
-            return None
-        type_: GraphQLInputType = field.args[name].type
-        return value_from_ast(value_node, type_, dict(self.variables))
-
-    def _value_argument(self, field: GraphQLField, node: FieldNode, name: str) -> plan.Param | None:
-        """A value argument: a constant, a deferred variable, or None when absent or null."""
-        value_node = self._argument_node(node, name)
-        if value_node is None or isinstance(value_node, NullValueNode):
-            return None
-        if isinstance(value_node, VariableNode):
-            variable = value_node.name.value
-            if self.variables.get(variable) is None:
-                return None
-            return VariableValue(variable)
-        return value_from_ast(value_node, field.args[name].type, {})
-
-    def _where(
-        self,
-        field: GraphQLField,
-        node: FieldNode,
-        entity: EntityDef,
-        path: Path,
-        *,
-        action: str = "read",
-    ) -> Expr | None:
-        doc = self._argument(field, node, "where")
-        if not doc:
-            return None
-        expr = parse_where(doc, entity, self.model, path=(*path, "where"))
-        if self.access is None:
-            return expr
-        return self.access.secure_filter(expr, entity, (*path, "where"), action)
-
-    def _order(
-        self, field: GraphQLField, node: FieldNode, entity: EntityDef, path: Path
-    ) -> tuple[plan.OrderKey, ...]:
-        sortable = self.index.sortable(entity)
-        policy = self._policy(entity)
-        keys: list[plan.OrderKey] = []
-        seen: set[str] = set()
-        value_node = self._argument_node(node, "orderBy")
-        items = self._order_items(value_node) if value_node is not None else []
-        for name, direction in items:
-            if name in seen or name not in sortable:
-                continue
-            seen.add(name)
-            found = sortable[name]
-            visible = None
-            if self.access is not None and policy is not None:
-                # A field shown nowhere cannot be ordered by; one shown on some rows sorts by
-                # the shown value (null elsewhere), so its order and cursors reveal nothing.
-                at = (*path, "orderBy", name)
-                visible = self.access.sortable(policy, policy.field_of(found.column), at)
-            keys.append(
-                plan.OrderKey(
-                    found.column,
-                    found.kind,
-                    descending=direction == "DESC",
-                    nullable=visible is not None or found.column not in _NOT_NULL_COLUMNS,
-                    visible=visible,
-                )
-            )
-            if name == "id":
-                break  # ids are unique: later keys never decide anything
-        if "id" not in seen:
-            keys.append(plan.OrderKey("id", FieldKind.UUID, descending=False, nullable=False))
-        return tuple(keys)
-
-    def _order_items(self, node: ValueNode | None) -> list[tuple[str, str]]:
-        """``(field, ASC|DESC)`` in the order written (literals) or sent (variables)."""
-        if node is None or isinstance(node, NullValueNode):
-            return []
-        if isinstance(node, VariableNode):
-            name = node.name.value
-            if name in self.raw_variables:
-                return _raw_order_items(self.raw_variables[name])
-            return self._order_items(self.defaults.get(name))
-        if isinstance(node, ListValueNode):
-            return [item for element in node.values for item in self._order_items(element)]
-        if isinstance(node, ObjectValueNode):
-            items: list[tuple[str, str]] = []
-            for object_field in node.fields:
-                value = object_field.value
-                if isinstance(value, EnumValueNode):
-                    items.append((object_field.name.value, value.value))
-                elif isinstance(value, VariableNode):
-                    direction = self.variables.get(value.name.value)
-                    if isinstance(direction, str):
-                        items.append((object_field.name.value, direction))
-            return items
-        return []
-
-
-def _raw_order_items(raw: Any) -> list[tuple[str, str]]:
-    if raw is None:
-        return []
-    elements = raw if isinstance(raw, list) else [raw]
-    return [
-        (name, direction)
-        for element in elements
-        if isinstance(element, Mapping)
-        for name, direction in element.items()
-        if isinstance(direction, str)
-    ]
 
 
 def _object_type(field: GraphQLField) -> GraphQLObjectType:

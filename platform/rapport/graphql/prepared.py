@@ -32,8 +32,8 @@ from graphql import (
     validate,
 )
 
+from rapport.graphql.arguments import VALUE_ARGUMENTS
 from rapport.graphql.limits import check_size, too_many_tokens, validation_rules
-from rapport.graphql.planner import VALUE_ARGUMENTS
 from rapport.settings import GraphQLLimitSettings
 
 __all__ = ["Lru", "PreparedDocument", "VariableUsage", "prepare"]

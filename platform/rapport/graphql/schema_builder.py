@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from graphql import GraphQLSchema
 
-from rapport.graphql.contributions import CONTRIBUTORS, Contribution, Contributor
+from rapport.graphql.contributions import Contribution, Contributor
 from rapport.graphql.scalars import DATE, DATETIME, DECIMAL, FILE_REF, JSON
 from rapport.graphql.types import (
     aggregates,
@@ -35,10 +35,12 @@ __all__ = ["build_schema"]
 def build_schema(
     metadata: TenantMetadata,
     *,
+    contributors: Sequence[Contributor],
     version: int = 0,
-    contributors: Sequence[Contributor] = CONTRIBUTORS,
 ) -> GraphQLSchema:
     """The GraphQL schema of ``metadata`` (``version``: the metadata version it was published as).
+
+    ``contributors`` add the capabilities' root fields, in order (the kernel's: rapport.composition).
 
     Raises :class:`~rapport.errors.MetadataInvalid` when two entities, fields or contributed
     root fields would produce the same GraphQL name.

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 
 from rapport.db.database import Connection, Database
+from rapport.records.change import WriteParticipant
 from rapport.settings import Settings
 
 __all__ = ["CronContext", "CronHandler", "CronSpec", "Handler", "Job", "JobContext"]
@@ -40,6 +41,8 @@ class CronContext:
     db: Database
     settings: Settings
     tick: str  # the arq job id of this run, cron:<name>:<unix ms of the tick>
+    # The kernel's write participants, for cron jobs that write records (rapport.composition).
+    participants: tuple[WriteParticipant, ...]
 
 
 # A job handler: an effect of one outbox row. It raises to fail the attempt (retried later).

@@ -16,6 +16,7 @@ from typing import Any
 
 from rapport.db.tenants import Queryable
 from rapport.errors import FieldError, ValidationFailed
+from rapport.jobs.topics import TOPICS
 
 __all__ = ["CHANNEL", "OutboxRow", "enqueue", "load_row"]
 
@@ -50,16 +51,12 @@ async def enqueue(
     the job waits at least until the next midnight, so neither the row's times nor its
     ``dispatched_at`` can be joined with the exact time of the write.
     """
-    # The registry imports the handlers, which enqueue follow-up jobs: a module-level import
-    # would be circular.
-    from rapport.jobs.registry import HANDLERS
-
-    if topic not in HANDLERS:
-        known = ", ".join(sorted(HANDLERS))
+    if topic not in TOPICS:
+        known = ", ".join(sorted(TOPICS))
         raise ValidationFailed(
             [FieldError(("topic",), f"no job handler is registered for topic {topic!r}")],
-            hint=f"Use a registered topic ({known}) or register a handler in "
-            "rapport.jobs.registry.",
+            hint=f"Use a registered topic ({known}), or add the topic to rapport.jobs.topics "
+            "and its handler to its capability (rapport.capability).",
         )
     if not_before is not None and not_before.tzinfo is None:
         raise ValidationFailed(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ from arq import Retry
 from rapport.db.database import Database
 from rapport.jobs.context import Handler, Job, JobContext
 from rapport.jobs.outbox import load_row
-from rapport.jobs.registry import HANDLERS
+from rapport.records.change import WriteParticipant
 from rapport.settings import Settings
 
 __all__ = ["ARQ_FUNCTION", "WorkerState", "backoff_seconds", "record_failure", "run_outbox_job"]
@@ -43,7 +43,8 @@ class WorkerState:
     db: Database
     settings: Settings
     http: httpx.AsyncClient
-    handlers: Mapping[str, Handler] = field(default_factory=lambda: HANDLERS)
+    handlers: Mapping[str, Handler]  # topic -> handler: the kernel's (rapport.composition)
+    participants: tuple[WriteParticipant, ...]  # the kernel's, for cron jobs that write records
 
 
 def backoff_seconds(settings: Settings, attempt: int) -> float:

@@ -23,12 +23,12 @@ from arq.cron import CronJob
 from arq.worker import Worker, func
 
 from rapport.db.catalog import migrate
+from rapport.db.connect import open_database
 from rapport.jobs.context import CronContext, CronSpec, Handler
 from rapport.jobs.dispatcher import Dispatcher
 from rapport.jobs.redis import redis_settings
-from rapport.jobs.registry import CRON_JOBS, HANDLERS
 from rapport.jobs.runner import ARQ_FUNCTION, WorkerState, run_outbox_job
-from rapport.server import open_database
+from rapport.records.change import WriteParticipant
 from rapport.settings import Settings
 
 __all__ = ["GRACE_SECONDS", "run_worker"]
@@ -43,13 +43,15 @@ async def run_worker(
     settings: Settings,
     *,
     on_ready: Callable[[], object] | None = None,
-    handlers: Mapping[str, Handler] = HANDLERS,
-    cron_jobs: tuple[CronSpec, ...] = CRON_JOBS,
+    handlers: Mapping[str, Handler],
+    cron_jobs: tuple[CronSpec, ...],
+    participants: tuple[WriteParticipant, ...],
     grace_seconds: int = GRACE_SECONDS,
 ) -> None:
     """Run until SIGTERM/SIGINT; returns after a clean stop.
 
-    ``handlers`` and ``cron_jobs`` default to the registry's (tests run extra ones).
+    ``handlers``, ``cron_jobs`` and the write ``participants`` are the kernel's
+    (rapport.composition); tests add their own handlers.
     """
     async with (
         open_database(settings, pool_size=max(4, settings.database_pool_size)) as db,
@@ -58,7 +60,9 @@ async def run_worker(
     ):
         await migrate(db)
         pool = await create_pool(connection)
-        state = WorkerState(db=db, settings=settings, http=http, handlers=handlers)
+        state = WorkerState(
+            db=db, settings=settings, http=http, handlers=handlers, participants=participants
+        )
         worker = Worker(
             functions=[
                 # arq's own limit sits above ours: the runner records the final failure itself.
@@ -113,7 +117,12 @@ async def run_worker(
 def _arq_cron(spec: CronSpec, state: WorkerState) -> CronJob:
     async def tick(ctx: dict[str, Any]) -> None:
         await spec.handler(
-            CronContext(db=state.db, settings=state.settings, tick=str(ctx.get("job_id")))
+            CronContext(
+                db=state.db,
+                settings=state.settings,
+                tick=str(ctx.get("job_id")),
+                participants=state.participants,
+            )
         )
 
     return cron(

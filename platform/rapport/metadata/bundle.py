@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from rapport.auth.permissions.compiled import Permissions, compile_permissions
 from rapport.errors import MetadataInvalid, MetadataProblem
 from rapport.forms.compiler import compile_forms
-from rapport.forms.document import FormSet
+from rapport.forms.formset import FormSet
 from rapport.metadata.builder import compile_model
 from rapport.metadata.documents import Document, DocumentKind
 from rapport.metadata.ir import Model

@@ -34,9 +34,10 @@ from rapport.db.tenants import (
 from rapport.errors import DestructiveChange, MetadataConflict, NotFound, PublishFailed
 from rapport.metadata.builder import compile_model
 from rapport.metadata.bundle import TenantMetadata, compile_tenant
+from rapport.metadata.diff import plan_changes
 from rapport.metadata.documents import Document, DocumentKind, kernel_documents
 from rapport.metadata.ir import Model, freeze_json
-from rapport.metadata.plan import Plan, count_queries, plan_changes
+from rapport.metadata.plan import Plan, count_queries
 from rapport.workflow.migration import with_state_moves
 
 __all__ = [

@@ -34,6 +34,7 @@ from graphql import (
 
 from rapport.auth.principal import Principal
 from rapport.errors import BadRequest, Forbidden
+from rapport.graphql.contributions import Contribution, RequestContext
 from rapport.graphql.scalars import DATETIME
 from rapport.graphql.types.context import BuildContext
 from rapport.jobs.failures import list_failed, retry_failed
@@ -52,9 +53,6 @@ from rapport.records.rows import load_records, parse_id
 __all__ = ["contribute_notifications", "recipients_of"]
 
 if TYPE_CHECKING:
-    # rapport.graphql.contributions lists this module's contributor: imported lazily below.
-    from rapport.graphql.contributions import Contribution, RequestContext
-
     Info = GraphQLResolveInfo[RequestContext]
 
 MAX_PAGE = 100
@@ -66,8 +64,6 @@ def recipients_of(principal: Principal) -> list[str]:
 
 
 def contribute_notifications(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
-    from rapport.graphql.contributions import Contribution
-
     if not metadata.model.has_entity(ENTITY):
         return Contribution()  # a tenant published before notifications existed
     registry = ctx.registry

@@ -21,6 +21,8 @@ from rapport.errors import FieldError, ValidationFailed
 from rapport.jobs.outbox import enqueue
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published
+from rapport.records.change import WriteParticipant
+from rapport.records.writer import RecordWriter
 
 __all__ = ["CHANNELS", "ENTITY", "ROLE_PREFIX", "notify", "system_principal"]
 
@@ -45,11 +47,13 @@ async def notify(
     link: str | None = None,
     channels: Sequence[str] = ("in_app",),
     metadata: tuple[Tenant, TenantMetadata] | None = None,
+    participants: Sequence[WriteParticipant],
 ) -> None:
     """Notify ``recipients`` on ``channels``, in the caller's transaction.
 
     ``metadata`` (the tenant and its compiled metadata) saves loading them when the caller has
-    them, e.g. a write participant.
+    them, e.g. a write participant. ``participants`` are the kernel's: in-app notifications are
+    records written like any other.
     """
     unknown = sorted(set(channels) - CHANNELS)
     if unknown:
@@ -64,11 +68,8 @@ async def notify(
             hint="Name at least one user id or role:<name>.",
         )
     if "in_app" in channels:
-        # The writer's participants include this package's OutboxParticipant: import it late.
-        from rapport.records.writer import RecordWriter
-
         tenant, compiled = metadata or await _load(conn, tenant_id)
-        writer = RecordWriter(tenant, compiled)
+        writer = RecordWriter(tenant, compiled, participants=participants)
         entity = compiled.model.entity(ENTITY)
         inputs = [{"recipient": r, "title": title, "body": body, "link": link} for r in targets]
         await writer.create_many(

@@ -8,24 +8,18 @@ tenant contributes nothing there, so an uninstall removes its fields with its me
 from __future__ import annotations
 
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 from graphql import GraphQLField
 
+from rapport.graphql.contributions import Contribution
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
 from rapport.plugins.loader import installed_registry
-
-if TYPE_CHECKING:
-    # contributions imports this module to list its contributor: a runtime import would cycle.
-    from rapport.graphql.contributions import Contribution
 
 __all__ = ["contribute_plugins"]
 
 
 def contribute_plugins(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
-    from rapport.graphql.contributions import Contribution
-
     sources = sorted({d.source for d in metadata.documents if d.source.startswith("plugin:")})
     if not sources:
         return Contribution()

@@ -21,6 +21,7 @@ the plan and stops: the operator sees it before anything changes.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +44,7 @@ from rapport.plugins.loader import installed_registry
 from rapport.plugins.registry import LoadedPlugin, Registry
 from rapport.plugins.spec import UpgradeContext
 from rapport.plugins.subscriptions import check_allowed
+from rapport.records.change import WriteParticipant
 from rapport.records.writer import RecordWriter
 
 __all__ = [
@@ -201,10 +203,13 @@ async def upgrade(
     name: str,
     *,
     actor: str,
+    participants: Sequence[WriteParticipant],
     dry_run: bool = False,
     allow_destructive: bool = False,
     registry: Registry | None = None,
 ) -> PluginChange:
+    """Upgrade ``name`` in the tenant; its data migrations write with the kernel's
+    ``participants``, like every other writer."""
     plugins = registry or installed_registry()
     plugin = plugins.get(name)
 
@@ -263,7 +268,7 @@ async def upgrade(
         context = UpgradeContext(
             tenant=upgraded,
             metadata=metadata,
-            writer=RecordWriter(upgraded, metadata),
+            writer=RecordWriter(upgraded, metadata, participants=participants),
             principal=Principal(tenant=slug, subject=actor, roles=frozenset({ADMIN_ROLE})),
         )
         for _, step in steps_due:

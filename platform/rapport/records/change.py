@@ -79,8 +79,8 @@ class WriteParticipant:
     ``before_write`` may return a changed input (e.g. a workflow sets its state field) or raise a
     RapportError to refuse the write; ``after_write`` may write more rows in the same transaction
     (audit entries, outbox events) or raise to roll the whole change back (a row rule that the
-    changed record no longer satisfies). Participants run in the order of
-    :data:`rapport.records.participants.PARTICIPANTS`.
+    changed record no longer satisfies). A capability registers its participant at a
+    :class:`~rapport.capability.WriteStage`; the kernel runs them in stage order.
     """
 
     async def before_write(self, conn: Connection, change: PendingChange) -> PendingChange:

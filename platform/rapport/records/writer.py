@@ -4,7 +4,8 @@ It wraps the SQL of :mod:`rapport.sql.mutations` with the write participants: ea
 change goes through every participant's ``before_write`` (which may refuse it or adjust its
 input), is written, and then goes through every ``after_write`` with the record as stored
 before and after — all inside the caller's transaction, so a participant that raises rolls the
-whole change back. With no participants, nothing extra is read.
+whole change back. With no participants, nothing extra is read. The participants are the
+kernel's (``rapport.composition.KERNEL.participants``): every writer is given them.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from rapport.metadata.ir import EntityDef
 from rapport.metadata.validation import Validators
 from rapport.naming import qualified, quote_ident
 from rapport.records.change import Action, Change, PendingChange, WriteParticipant
-from rapport.records.participants import PARTICIPANTS
 from rapport.records.rows import load_records, parse_id
 from rapport.sql import mutations
 
@@ -38,8 +38,8 @@ class RecordWriter:
         tenant: Tenant,
         metadata: TenantMetadata,
         *,
+        participants: Sequence[WriteParticipant],
         validators: Validators | None = None,
-        participants: Sequence[WriteParticipant] = PARTICIPANTS,
         keyring: KeyRing | None = None,
     ) -> None:
         self.tenant = tenant

@@ -171,6 +171,7 @@ async def _notify_approvers(
         body=f"Please approve or reject {transition} of {entity.type_name} {record_id}.",
         link=f"{entity.single_name}/{record_id}",
         metadata=(context.tenant, context.metadata),
+        participants=context.writer.participants,
     )
 
 

@@ -100,6 +100,7 @@ async def apply_effects(
                     body=_body(event),
                     link=f"{entity.single_name}/{record_id}",
                     metadata=(context.tenant, context.metadata),
+                    participants=context.writer.participants,
                 )
         else:  # webhook, enqueue
             topic = outlets.TRANSITION_TOPIC if effect.kind == "webhook" else str(value)

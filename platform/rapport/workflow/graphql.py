@@ -15,7 +15,7 @@ and the mutations ``approve(taskId, comment)``, ``reject(taskId, comment)`` and
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from graphql import (
     GraphQLArgument,
@@ -30,6 +30,7 @@ from graphql import (
 )
 
 from rapport.auth.permissions.access import authorize
+from rapport.graphql.contributions import Contribution, RequestContext
 from rapport.graphql.scalars import DATETIME, JSON
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
@@ -37,10 +38,6 @@ from rapport.metadata.ir import EntityDef
 from rapport.workflow import approvals, engine
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.history import read_history
-
-if TYPE_CHECKING:
-    # contributions imports this module to list its contributor: a runtime import would cycle.
-    from rapport.graphql.contributions import Contribution, RequestContext
 
 __all__ = ["contribute"]
 
@@ -131,8 +128,6 @@ def _types(ctx: BuildContext) -> dict[str, GraphQLObjectType]:
 
 
 def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
-    from rapport.graphql.contributions import Contribution
-
     entities = [
         metadata.model.entity(w.entity)
         for w in metadata.workflows.workflows

@@ -14,6 +14,8 @@ from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.jobs.outbox import enqueue
 from rapport.metadata.bundle import TenantMetadata
+from rapport.notify import notify
+from rapport.records.change import WriteParticipant
 
 __all__ = ["TRANSITION_TOPIC", "audit", "emit", "send_notification"]
 
@@ -42,10 +44,8 @@ async def send_notification(
     body: str,
     link: str | None,
     metadata: tuple[Tenant, TenantMetadata] | None = None,
+    participants: Sequence[WriteParticipant],
 ) -> None:
-    # Imported here: rapport.notify imports the job registry, which imports workflow's SLA job.
-    from rapport.notify import notify
-
     await notify(
         conn,
         tenant_id=tenant_id,
@@ -54,6 +54,7 @@ async def send_notification(
         body=body,
         link=link,
         metadata=metadata,
+        participants=participants,
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +26,7 @@ from rapport.jobs.context import CronContext
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import freeze_json
 from rapport.metadata.lifecycle import load_published
+from rapport.records.change import WriteParticipant
 from rapport.records.rows import load_records, parse_id
 from rapport.records.writer import RecordWriter
 from rapport.workflow import outlets
@@ -57,8 +58,17 @@ class SweepResult:
     failed: int
 
 
-async def sweep_sla(db: Database, now: dt.datetime, *, batch: int = BATCH) -> SweepResult:
-    """Fire every deadline due at ``now``; returns how many fired (and how many of those failed)."""
+async def sweep_sla(
+    db: Database,
+    now: dt.datetime,
+    *,
+    participants: Sequence[WriteParticipant],
+    batch: int = BATCH,
+) -> SweepResult:
+    """Fire every deadline due at ``now``; returns how many fired (and how many of those failed).
+
+    ``participants`` are the kernel's: the effects write records like any other writer.
+    """
     fired = failed = 0
     contexts: dict[str, tuple[WorkflowContext, int]] = {}
     while True:
@@ -68,7 +78,7 @@ async def sweep_sla(db: Database, now: dt.datetime, *, batch: int = BATCH) -> Sw
                 error = None
                 try:
                     async with conn.transaction():
-                        await _fire(conn, row, now, contexts)
+                        await _fire(conn, row, now, contexts, participants)
                 except (RapportError, asyncpg.PostgresError) as exc:
                     error = str(exc)
                     failed += 1
@@ -85,7 +95,7 @@ async def sweep_sla(db: Database, now: dt.datetime, *, batch: int = BATCH) -> Sw
 
 async def sla_cron(ctx: CronContext) -> None:
     """The worker's cron entry: one sweep per tick."""
-    await sweep_sla(ctx.db, dt.datetime.now(dt.UTC))
+    await sweep_sla(ctx.db, dt.datetime.now(dt.UTC), participants=ctx.participants)
 
 
 async def _context(
@@ -93,6 +103,7 @@ async def _context(
     tenant_id: str,
     now: dt.datetime,
     cache: dict[str, tuple[WorkflowContext, int]],
+    participants: Sequence[WriteParticipant],
 ) -> WorkflowContext:
     slug = str(
         await conn.fetchval("SELECT slug FROM rapport.tenants WHERE id = $1::uuid", tenant_id)
@@ -102,14 +113,20 @@ async def _context(
     if cached is not None and cached[1] == tenant.metadata_version:
         return cached[0]
     tenant, metadata = await load_published(conn, slug)
-    context = _make_context(tenant, metadata, now)
+    context = _make_context(tenant, metadata, now, participants)
     cache[tenant_id] = (context, tenant.metadata_version)
     return context
 
 
-def _make_context(tenant: Any, metadata: TenantMetadata, now: dt.datetime) -> WorkflowContext:
+def _make_context(
+    tenant: Any,
+    metadata: TenantMetadata,
+    now: dt.datetime,
+    participants: Sequence[WriteParticipant],
+) -> WorkflowContext:
     principal = Principal(tenant=tenant.slug, subject=SWEEP_SUBJECT, roles=frozenset({"admin"}))
-    return WorkflowContext(tenant, metadata, RecordWriter(tenant, metadata), principal, now)
+    writer = RecordWriter(tenant, metadata, participants=participants)
+    return WorkflowContext(tenant, metadata, writer, principal, now)
 
 
 async def _fire(
@@ -117,8 +134,9 @@ async def _fire(
     row: Mapping[str, Any],
     now: dt.datetime,
     cache: dict[str, tuple[WorkflowContext, int]],
+    participants: Sequence[WriteParticipant],
 ) -> None:
-    context = await _context(conn, row["tenant_id"], now, cache)
+    context = await _context(conn, row["tenant_id"], now, cache, participants)
     model = context.metadata.model
     if not model.has_entity(row["entity"]):
         return  # the entity was removed since the deadline was set

@@ -17,13 +17,14 @@ from rapport.audit.checkpoints import default_signer
 from rapport.audit.held import release_held
 from rapport.audit.verify import verify_log
 from rapport.auth.principal import ADMIN_ROLE, Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.errors import NotFound, ValidationFailed
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.lifecycle import load_published
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
@@ -55,7 +56,7 @@ async def tenant(database: Database) -> AsyncIterator[tuple[Database, str]]:
 
 async def _writer(db: Database, slug: str) -> RecordWriter:
     tenant, metadata = await load_published(db, slug)
-    return RecordWriter(tenant, metadata)
+    return RecordWriter(tenant, metadata, participants=KERNEL.participants)
 
 
 async def _readable_rows(db: Database, slug: str, tenant_id: str) -> list[tuple[str, str]]:
@@ -255,7 +256,7 @@ async def test_the_graphql_fields_ignore_who_is_signed_in(tenant: tuple[Database
     # given the tenant's GraphQL API and a signed-in employee
     db, slug = tenant
     loaded, metadata = await load_published(db, slug)
-    api = build_tenant_api(loaded, metadata)
+    api = build_tenant_api(loaded, metadata, kernel=KERNEL)
     employee = Principal(tenant=slug, subject=SECRET_USER, roles=frozenset({"employee"}))
 
     # when the employee submits anonymously, adds information and asks for the status

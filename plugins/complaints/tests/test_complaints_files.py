@@ -11,11 +11,12 @@ from rapport_complaints.files import LocalFileStore, attach_evidence
 from rapport_org import plugin as org_plugin
 
 from rapport.auth.principal import ADMIN_ROLE, Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.errors import NotFound, ValidationFailed
 from rapport.metadata.lifecycle import load_published
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
@@ -34,7 +35,7 @@ async def writer(database: Database) -> AsyncIterator[tuple[Database, RecordWrit
     await install(database, slug, "org", actor="test", registry=REGISTRY)
     await install(database, slug, "complaints", actor="test", registry=REGISTRY)
     tenant, metadata = await load_published(database, slug)
-    yield database, RecordWriter(tenant, metadata)
+    yield database, RecordWriter(tenant, metadata, participants=KERNEL.participants)
 
 
 async def test_evidence_is_stored_with_its_checksum(

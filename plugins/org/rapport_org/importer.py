@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from rapport.auth.principal import ADMIN_ROLE, Principal
+from rapport.composition import KERNEL
 from rapport.db.database import Connection, Database
 from rapport.errors import FieldError, RapportError, ValidationFailed
 from rapport.metadata.ir import EntityDef, FieldDef, FieldKind
@@ -154,7 +155,7 @@ async def import_org(
                 hint="Sections are " + ", ".join(SECTIONS) + ".",
             )
     tenant, metadata = await load_published(db, slug)
-    writer = RecordWriter(tenant, metadata)
+    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
     principal = Principal(tenant=slug, subject=actor, roles=frozenset({ADMIN_ROLE}))
     try:
         async with db.transaction() as conn:

@@ -11,12 +11,14 @@ from rapport_org.hooks import OrgHooks
 from rapport_org.importer import ImportFailed, import_org, read_file
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, get_tenant
+from rapport.db.tenants import get_tenant
 from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.lifecycle import load_published
+from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
@@ -207,7 +209,7 @@ async def test_the_graphql_bulk_mutation_reports_like_the_cli(db: Database) -> N
     # given the tenant's API
     slug = await _tenant(db)
     tenant, metadata = await load_published(db, slug)
-    api = build_tenant_api(tenant, metadata)
+    api = build_tenant_api(tenant, metadata, kernel=KERNEL)
     admin = Principal(tenant=slug, subject="hr-sync", roles=frozenset({"admin"}))
     mutation = "mutation($d: JSON!, $dry: Boolean) { importOrganisation(data: $d, dryRun: $dry) }"
     data = {"employees": [{"externalId": "E-1", "name": "Han"}, {"name": "no key"}]}

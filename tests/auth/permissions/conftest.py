@@ -28,13 +28,15 @@ from typing import Any
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, get_tenant
+from rapport.db.tenants import get_tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.bundle import TenantMetadata, compile_tenant
 from rapport.metadata.documents import Document, documents_from_json
+from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified, quote_ident
 from rapport.sql.ddl import create_model_ddl
 
@@ -354,7 +356,7 @@ async def seeded(database: Database, metadata: TenantMetadata) -> Database:
 
 @pytest.fixture(scope="module")
 async def api(seeded: Database, metadata: TenantMetadata) -> AsyncIterator[TenantApi]:
-    built = build_tenant_api(await get_tenant(seeded, TENANT), metadata)
+    built = build_tenant_api(await get_tenant(seeded, TENANT), metadata, kernel=KERNEL)
     yield built
     built.close()
 

@@ -11,8 +11,8 @@ import httpx
 from rapport.auth.tokens import issue_token
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant
 from rapport.metadata.lifecycle import publish
+from rapport.metadata.tenants import create_tenant
 from tests.auth.permissions.conftest import ENTITIES, documents
 from tests.live_server import LiveServer, server_settings
 

@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from rapport.auth.principal import Principal
+from rapport.composition import KERNEL
 from rapport.db.database import Database
-from rapport.db.tenants import create_tenant, get_tenant
+from rapport.db.tenants import get_tenant
 from rapport.errors import Forbidden
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.metadata.bundle import TenantMetadata
+from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified
 from rapport.sql.ddl import create_model_ddl
 from tests.auth.permissions.conftest import ADMIN, ANN, HRBP, run
@@ -48,7 +50,7 @@ async def other_api(seeded: Database, metadata: TenantMetadata) -> AsyncIterator
         uuid.UUID(B_COMPLAINT),
         uuid.UUID(B_EMPLOYEE),
     )
-    api = build_tenant_api(tenant, metadata)
+    api = build_tenant_api(tenant, metadata, kernel=KERNEL)
     yield api
     api.close()
 
