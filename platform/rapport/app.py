@@ -23,6 +23,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from rapport.auth.authenticate import Authenticator
+from rapport.auth.totp import seal_plaintext
 from rapport.auth.tokens import TokenVerifier
 from rapport.auth_http import AUTH_ROUTES
 from rapport.db.catalog import migrate
@@ -172,6 +173,8 @@ class RapportApp(Starlette):
                 else load_persisted_operations(limits.persisted_operations)
             ),
         )
+        # TOTP secrets stored before they were sealed (the SQL migration cannot seal them).
+        await seal_plaintext(db, services.auth.keyring)
         if self.demo:
             from rapport.demo import ensure_demo  # only `serve --demo` needs the demo data
 

@@ -18,6 +18,7 @@ import asyncpg
 from rapport.auth.auditing import audit
 from rapport.auth.duties import check_duties
 from rapport.auth.passwords import check_password_policy, hash_password
+from rapport.auth.revocation import revoke_subject
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import BadRequest, ConstraintViolation, NotFound
@@ -33,6 +34,9 @@ __all__ = [
     "set_status",
     "unlock_user",
 ]
+
+# Changes after which no token issued before them may act for the user.
+_ENDS_SESSIONS = frozenset({"user.disable", "user.reset_password", "user.roles"})
 
 _COLUMNS = (
     "id::text, tenant_id::text, login, display_name, roles, attributes, status, failed_logins, "
@@ -181,13 +185,10 @@ async def _update(
                 f"No user with the login {login!r}.", hint="List users to see the logins."
             )
         user = user_of(row)
-        if action in ("user.disable", "user.reset_password"):
-            # The user's sessions end with the change: refresh tokens stop working at once.
-            await conn.execute(
-                "UPDATE rapport.refresh_tokens SET revoked_at = now() "
-                "WHERE user_id = $1 AND revoked_at IS NULL",
-                user.id,
-            )
+        if action in _ENDS_SESSIONS:
+            # The user's sessions end with the change: its access and refresh tokens stop
+            # working (on every instance within RAPPORT_REVOCATION_CACHE_SECONDS).
+            await revoke_subject(conn, subject=user.id, tenant_id=tenant_row.id)
         await audit(
             conn,
             tenant_id=tenant_row.id,

@@ -23,7 +23,6 @@ POST only, ``application/json``, the same body and response rules as ``/graphql`
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -41,6 +40,7 @@ from rapport.errors import Forbidden, RateLimited
 from rapport.graphql.http import serve_graphql
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.plugins.loader import installed_registry
+from rapport.ratelimit import TokenBuckets
 
 if TYPE_CHECKING:
     from rapport.app import Services
@@ -49,29 +49,6 @@ if TYPE_CHECKING:
 __all__ = ["PUBLIC_SUBJECT", "TokenBuckets", "public_endpoint", "public_fields"]
 
 PUBLIC_SUBJECT = "public"  # the subject of every login-free request; it holds no role
-
-
-class TokenBuckets:
-    """One token bucket per key (tenant): ``rate`` tokens per second, at most ``burst``."""
-
-    def __init__(self, per_minute: int, burst: int, *, max_keys: int = 10_000) -> None:
-        self._rate = per_minute / 60.0
-        self._burst = float(burst)
-        self._max_keys = max_keys
-        self._buckets: dict[str, tuple[float, float]] = {}  # key -> (tokens, last refill)
-
-    def take(self, key: str) -> float:
-        """0 when a token was taken; else the seconds until the next one."""
-        now = time.monotonic()
-        tokens, last = self._buckets.get(key, (self._burst, now))
-        tokens = min(self._burst, tokens + (now - last) * self._rate)
-        if tokens >= 1.0:
-            if key not in self._buckets and len(self._buckets) >= self._max_keys:
-                self._buckets.pop(next(iter(self._buckets)))  # the oldest key; bounded memory
-            self._buckets[key] = (tokens - 1.0, now)
-            return 0.0
-        self._buckets[key] = (tokens, now)
-        return (1.0 - tokens) / self._rate if self._rate > 0 else math.inf
 
 
 def public_fields(metadata: TenantMetadata) -> frozenset[str]:

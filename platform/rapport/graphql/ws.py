@@ -5,7 +5,10 @@ Both protocols are spoken: ``graphql-transport-ws`` (graphql-ws library: ``conne
 ``connection_ack``, ``subscribe`` → ``next``/``error``/``complete``, ``ping``/``pong``) and the
 legacy ``graphql-ws`` (subscriptions-transport-ws: ``start`` → ``data``, ``stop``, ``ka``).
 The token travels in ``connection_init``'s payload (``{"Authorization": "Bearer …"}`` or
-``{"token": "…"}``) and is checked like an HTTP request's.
+``{"token": "…"}``) and is checked like an HTTP request's — again every
+RAPPORT_REVOCATION_CACHE_SECONDS while the connection is open: once it no longer authenticates
+(logout, role change, password reset, disabled user, revoked key, expiry), the connection is
+closed with 4401 and its subscriptions end.
 
 Events come from PostgreSQL: every record write sends ``NOTIFY rapport_events`` at commit
 (:mod:`rapport.notify.events`); one LISTEN connection per app process (:class:`EventHub`) fans
@@ -26,6 +29,7 @@ import logging
 import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -52,6 +56,7 @@ from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rapport.auth.principal import Principal
+from rapport.auth.revocation import watch_credential
 from rapport.db.database import Database
 from rapport.errors import BadRequest, Forbidden, RapportError, Unauthenticated
 from rapport.graphql.executor import TenantApi
@@ -401,6 +406,7 @@ class _Connection:
         self.ws = websocket
         self.legacy = protocol == LEGACY_WS
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.watcher: asyncio.Task[None] | None = None
 
     async def send(self, message: Mapping[str, Any]) -> None:
         await self.ws.send_text(json.dumps(message, ensure_ascii=False, default=str))
@@ -408,6 +414,14 @@ class _Connection:
     def stop(self) -> None:
         for task in self.tasks.values():
             task.cancel()
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+    async def _revoked(self, error: RapportError) -> None:
+        # The credential stopped authenticating (logout, role change, revoked key, expiry).
+        for task in self.tasks.values():
+            task.cancel()
+        await self.ws.close(code=4401, reason=error.message[:120])
 
     async def run(self, svc: Any) -> None:
         try:
@@ -428,6 +442,13 @@ class _Connection:
             )
             return
         await self.send({"type": "connection_ack"})
+        self.watcher = asyncio.create_task(
+            watch_credential(
+                partial(_authenticate, svc, init.get("payload") or {}),
+                svc.settings.identity.revocation_cache_seconds,
+                self._revoked,
+            )
+        )
         hub: EventHub = svc.events
         while True:
             message = await self.ws.receive_json()
