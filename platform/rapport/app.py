@@ -23,8 +23,8 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
 from rapport.auth.authenticate import Authenticator
-from rapport.auth.totp import seal_plaintext
 from rapport.auth.tokens import TokenVerifier
+from rapport.auth.totp import seal_plaintext
 from rapport.auth_http import AUTH_ROUTES
 from rapport.db.catalog import migrate
 from rapport.db.database import Database

@@ -55,9 +55,14 @@ async def _variables(database: Database, settings: Settings, act: str, target: s
     # grant: `target` is given to a user who holds hr; revoke: taken from a user who keeps hr
     roles = {"grant": ["hr"], "revoke": list(dict.fromkeys([target, "hr"]))}.get(variant, [target])
     await create_user(
-        database, settings.identity, tenant="acme", login=login, roles=roles, password=None,
+        database,
+        settings.identity,
+        tenant="acme",
+        login=login,
+        roles=roles,
+        password=None,
         actor="test",
-    )  # fmt: skip
+    )
     if variant == "grant":
         return {"login": login, "roles": list(dict.fromkeys(["hr", target]))}
     if variant == "revoke":

@@ -28,7 +28,7 @@ from rapport.auth.principal import Principal
 from rapport.auth.revocation import RevocationList
 from rapport.auth.throttle import LoginThrottle
 from rapport.auth.tokens import TokenVerifier
-from rapport.crypto.keys import KeyRing
+from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.db.database import Database
 from rapport.errors import Unauthenticated
 from rapport.settings import Settings
@@ -59,7 +59,9 @@ class Authenticator:
         self.users = UserDirectory(db, ttl)
         # Login attempts and TOTP secrets (sealed with the tenant keyring) for /auth/*.
         self.logins = LoginThrottle(settings.identity)
-        self.keyring = KeyRing.from_settings(settings)
+        # The same key ring as the tenant APIs' record writers (sealed fields), so one tenant
+        # data key serves both.
+        self.keyring: KeyRing = default_keyring()
 
     async def authenticate(self, headers: Headers) -> Principal:
         token = bearer(headers)
