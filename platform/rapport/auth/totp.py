@@ -223,8 +223,8 @@ async def seal_plaintext(db: Database, keyring: KeyRing) -> int:
             # An enrolment that was never confirmed stays pending.
             await conn.execute(
                 "UPDATE rapport.users SET totp_secret = NULL, "
-                "totp_sealed = CASE WHEN totp_enabled THEN $2 END, "
-                "totp_pending = CASE WHEN totp_enabled THEN NULL ELSE $2 END "
+                "totp_sealed = CASE WHEN totp_enabled THEN $2::bytea END, "
+                "totp_pending = CASE WHEN totp_enabled THEN NULL ELSE $2::bytea END "
                 "WHERE id = $1::uuid",
                 row["id"],
                 sealed,
