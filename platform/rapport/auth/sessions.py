@@ -149,14 +149,7 @@ async def _check(
     locked_until = record["locked_until"]
     password_ok = verify_password(record["password_hash"], password)
     if locked_until is not None and locked_until > now:
-        await audit(
-            conn,
-            tenant_id=tenant_id,
-            actor=user_id,
-            action="auth.login_failed",
-            record_id=user_id,
-            data={"login": login_name, "reason": "locked"},
-        )
+        await _audit_failure(conn, tenant_id, user_id, login_name, "locked")
         return LoginFailed(_FAILED, hint=_FAILED_HINT)
     if not password_ok or record["status"] != "active":
         reason = "password" if password_ok is False else "disabled"
@@ -214,14 +207,7 @@ async def _count_failure(
         0 if lock else failures,
         datetime.now(UTC) + timedelta(seconds=identity.lockout_seconds) if lock else None,
     )
-    await audit(
-        conn,
-        tenant_id=tenant_id,
-        actor=user_id,
-        action="auth.login_failed",
-        record_id=user_id,
-        data={"login": login_name, "reason": reason},
-    )
+    await _audit_failure(conn, tenant_id, user_id, login_name, reason)
     if lock:
         await audit(
             conn,
@@ -231,6 +217,19 @@ async def _count_failure(
             record_id=user_id,
             data={"login": login_name, "seconds": identity.lockout_seconds},
         )
+
+
+async def _audit_failure(
+    conn: Connection, tenant_id: str | None, user_id: str, login_name: str, reason: str
+) -> None:
+    await audit(
+        conn,
+        tenant_id=tenant_id,
+        actor=user_id,
+        action="auth.login_failed",
+        record_id=user_id,
+        data={"login": login_name, "reason": reason},
+    )
 
 
 async def _tenant_requires_totp(conn: Connection, tenant_id: str | None) -> bool:
