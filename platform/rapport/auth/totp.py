@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Sequence
 
 import pyotp
 
@@ -24,7 +25,7 @@ from rapport.crypto.cipher import Sealed
 from rapport.crypto.keys import KeyRing
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
-from rapport.errors import BadRequest, NotFound
+from rapport.errors import BadRequest, NotFound, VersionConflict
 
 __all__ = ["ISSUER", "check_code", "confirm", "disable", "enroll", "reset", "seal_plaintext"]
 
@@ -189,9 +190,23 @@ async def disable(db: Database, keyring: KeyRing, tenant: str, user_id: str, cod
         )
 
 
-async def reset(db: Database, tenant_id: str, user_id: str, *, actor: str) -> None:
-    """A security administrator's reset of a lost second factor: cleared, sessions ended."""
+async def reset(
+    db: Database, tenant_id: str, user_id: str, *, actor: str, expected_roles: Sequence[str]
+) -> None:
+    """A security administrator's reset of a lost second factor: cleared, sessions ended.
+
+    Applies only while the user holds ``expected_roles`` (those the duty model ruled on)."""
     async with db.transaction() as conn:
+        same = await conn.fetchval(
+            "SELECT roles = $2::text[] FROM rapport.users WHERE id = $1::uuid FOR UPDATE",
+            user_id,
+            list(expected_roles),
+        )
+        if not same:
+            raise VersionConflict(
+                "The user's roles changed while the reset was checked.",
+                hint="Retry: the separation of duties is decided on the account as it is now.",
+            )
         await _clear(conn, user_id)
         await revoke_subject(conn, subject=user_id, tenant_id=tenant_id)
         await audit(

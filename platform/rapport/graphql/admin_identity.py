@@ -109,6 +109,12 @@ async def _allowed(
     return services, principal, tenant, target
 
 
+def _roles_of(target: User | None) -> tuple[str, ...]:
+    # authorize returns the user named by login; the change applies only while it holds these.
+    assert target is not None
+    return target.roles
+
+
 async def _read_check(info: AnyInfo, what: str, check: Any) -> None:
     """Listing users or keys: refused reads are audited like refused acts."""
     principal: Principal = info.context.principal
@@ -161,16 +167,21 @@ async def _create_user(
 
 
 async def _set_user_active(info: AnyInfo, login: str, active: bool) -> UserInfo:
-    services, principal, tenant, _ = await _allowed(info, Act.SET_ACTIVE, login=login)
+    services, principal, tenant, target = await _allowed(info, Act.SET_ACTIVE, login=login)
     user = await users.set_status(
-        services.db, tenant, login, active=active, actor=principal.subject
+        services.db,
+        tenant,
+        login,
+        active=active,
+        actor=principal.subject,
+        expected_roles=_roles_of(target),
     )
     services.auth.revocations.invalidate()
     return UserInfo.of(user)
 
 
 async def _reset_password(info: AnyInfo, login: str, password: str) -> UserInfo:
-    services, principal, tenant, _ = await _allowed(info, Act.RESET_PASSWORD, login=login)
+    services, principal, tenant, target = await _allowed(info, Act.RESET_PASSWORD, login=login)
     user = await users.reset_password(
         services.db,
         services.settings.identity,
@@ -178,16 +189,24 @@ async def _reset_password(info: AnyInfo, login: str, password: str) -> UserInfo:
         login,
         password,
         actor=principal.subject,
+        expected_roles=_roles_of(target),
     )
     services.auth.revocations.invalidate()
     return UserInfo.of(user)
 
 
 async def _assign_roles(info: AnyInfo, login: str, roles: list[str]) -> UserInfo:
-    services, principal, tenant, _ = await _allowed(
+    services, principal, tenant, target = await _allowed(
         info, Act.ASSIGN_ROLES, login=login, granted=roles
     )
-    user = await users.set_roles(services.db, tenant, login, roles, actor=principal.subject)
+    user = await users.set_roles(
+        services.db,
+        tenant,
+        login,
+        roles,
+        actor=principal.subject,
+        expected_roles=_roles_of(target),
+    )
     services.auth.revocations.invalidate()
     return UserInfo.of(user)
 
@@ -200,7 +219,13 @@ async def _unlock_user(info: AnyInfo, login: str) -> UserInfo:
 async def _reset_totp(info: AnyInfo, login: str) -> UserInfo:
     services, principal, _, target = await _allowed(info, Act.RESET_TOTP, login=login)
     assert target is not None  # authorize returns the user named by login
-    await totp.reset(services.db, target.tenant_id, target.id, actor=principal.subject)
+    await totp.reset(
+        services.db,
+        target.tenant_id,
+        target.id,
+        actor=principal.subject,
+        expected_roles=target.roles,
+    )
     services.auth.revocations.invalidate()
     return UserInfo.of(replace(target, totp_enabled=False))
 
