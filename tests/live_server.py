@@ -51,7 +51,12 @@ class LiveServer:
         self.port: int = self._sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            self.app, lifespan="on", log_level="warning", access_log=False, workers=1
+            self.app,
+            lifespan="on",
+            log_level="warning",
+            access_log=False,
+            workers=1,
+            proxy_headers=False,  # as rapport.server: the peer is the client address
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, name=f"uvicorn-{self.port}")

@@ -16,8 +16,8 @@ from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.demo import demo_documents
 from rapport.errors import DatabaseUnavailable
-from tests.databases import ScratchDatabase, scratch_database
 from rapport.metadata.tenants import create_tenant
+from tests.databases import ScratchDatabase, scratch_database
 from tests.live_server import LiveServer, server_settings
 
 COURSES = {"query": "{ courses { totalCount } }"}

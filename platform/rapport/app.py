@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
+from rapport.auth.totp import seal_plaintext
 from rapport.auth_http import AUTH_ROUTES
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
@@ -34,10 +35,10 @@ from rapport.graphql.executor import build_tenant_api
 from rapport.graphql.http import graphql_endpoint, healthz_endpoint
 from rapport.graphql.limits import load_persisted_operations
 from rapport.graphql.public import public_endpoint
-from rapport.graphql.rate_limits import TokenBuckets
 from rapport.graphql.ws import websocket_endpoint
 from rapport.plugins import installed_registry
 from rapport.plugins.attributes import PluginAttributes
+from rapport.ratelimit import TokenBuckets
 from rapport.runtime import TenantRuntimes
 from rapport.services import Services
 from rapport.settings import Settings
@@ -156,6 +157,8 @@ class RapportApp(Starlette):
                 else load_persisted_operations(limits.persisted_operations)
             ),
         )
+        # TOTP secrets stored before they were sealed (the SQL migration cannot seal them).
+        await seal_plaintext(db, services.auth.keyring)
         if self.demo:
             from rapport.demo import ensure_demo  # only `serve --demo` needs the demo data
 

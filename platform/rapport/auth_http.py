@@ -8,8 +8,12 @@ like /graphql, so no cross-site form can log someone in or out). Errors are the 
   tokenType, expiresIn, userId, roles}``
 - ``/auth/refresh`` ``{refreshToken}`` → the same (the refresh token rotates)
 - ``/auth/logout`` (Bearer) ``{refreshToken?}`` → 204
-- ``/auth/totp/enroll`` (Bearer) → ``{otpauthUri}`` once; ``/auth/totp/confirm`` and
-  ``/auth/totp/disable`` (Bearer) ``{code}`` → 204
+- ``/auth/totp/enroll`` (Bearer) ``{code?}`` → ``{otpauthUri}`` once (``code``: a current code,
+  required while TOTP is enabled); ``/auth/totp/confirm`` and ``/auth/totp/disable`` (Bearer)
+  ``{code}`` → 204
+
+``/auth/login`` is throttled per client address and per login (rapport.auth.throttle): over the
+limit it answers 429 ``RATE_LIMITED`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -37,6 +41,8 @@ _MAX_BODY = 16 * 1024
 
 def _refused(status: int, error: RapportError) -> Response:
     headers = {"WWW-Authenticate": 'Bearer realm="rapport"'} if status == 401 else {}
+    if "retryAfter" in error.details:
+        headers["Retry-After"] = str(error.details["retryAfter"])
     return Response(error_body(error), status, media_type="application/json", headers=headers)
 
 
@@ -111,12 +117,20 @@ async def _principal(request: Request) -> Principal:
 async def _login(request: Request) -> Response:
     svc = services(request)
     body = await _json(request)
+    tenant = _string(body, "tenant") or ""
+    login_name = _string(body, "login") or ""
+    throttle = svc.auth.logins
+    address = throttle.client_address(
+        request.client.host if request.client else None, request.headers.get("x-forwarded-for")
+    )
+    throttle.take(address, tenant, login_name)
     session = await sessions.login(
         svc.db,
         svc.settings,
-        tenant=_string(body, "tenant") or "",
-        login_name=_string(body, "login") or "",
+        tenant=tenant,
+        login_name=login_name,
         password=_string(body, "password") or "",
+        keyring=svc.auth.keyring,
         totp_code=_string(body, "totp", required=False),
     )
     return JSONResponse(session.as_json(), headers={"Cache-Control": "no-store"})
@@ -147,10 +161,11 @@ async def _logout(request: Request) -> Response:
 
 async def _totp_enroll(request: Request) -> Response:
     svc = services(request)
-    await _json(request)
+    body = await _json(request)
     principal = await _principal(request)
     assert principal.tenant is not None
-    uri = await totp.enroll(svc.db, principal.tenant, principal.subject)
+    code = _string(body, "code", required=False)
+    uri = await totp.enroll(svc.db, svc.auth.keyring, principal.tenant, principal.subject, code)
     return JSONResponse({"otpauthUri": uri}, headers={"Cache-Control": "no-store"})
 
 
@@ -159,7 +174,9 @@ async def _totp_confirm(request: Request) -> Response:
     body = await _json(request)
     principal = await _principal(request)
     assert principal.tenant is not None
-    await totp.confirm(svc.db, principal.tenant, principal.subject, _string(body, "code") or "")
+    await totp.confirm(
+        svc.db, svc.auth.keyring, principal.tenant, principal.subject, _string(body, "code") or ""
+    )
     return Response(status_code=204)
 
 
@@ -168,7 +185,9 @@ async def _totp_disable(request: Request) -> Response:
     body = await _json(request)
     principal = await _principal(request)
     assert principal.tenant is not None
-    await totp.disable(svc.db, principal.tenant, principal.subject, _string(body, "code") or "")
+    await totp.disable(
+        svc.db, svc.auth.keyring, principal.tenant, principal.subject, _string(body, "code") or ""
+    )
     return Response(status_code=204)
 
 

@@ -59,6 +59,10 @@ def run(
         # Rapport logs errors itself; uvicorn's access log stays on for development.
         access_log=not settings.is_production,
         server_header=False,
+        # The client address stays the TCP peer: uvicorn would otherwise believe
+        # X-Forwarded-For from 127.0.0.1 (or FORWARDED_ALLOW_IPS). Rapport decides which proxies
+        # to trust itself (RAPPORT_TRUSTED_PROXIES, rapport.auth.throttle).
+        proxy_headers=False,
     )
     server = Server(config)
     # uvicorn exits the process when start-up fails or the port is taken; the CLI decides.

@@ -16,8 +16,8 @@ from rapport.capability import Kernel
 from rapport.db.database import Database
 from rapport.graphql.events import EventHub
 from rapport.graphql.limits import PersistedOperations
-from rapport.graphql.rate_limits import TokenBuckets
 from rapport.plugins.attributes import PluginAttributes
+from rapport.ratelimit import TokenBuckets
 from rapport.runtime import TenantRuntimes
 from rapport.settings import Settings
 

@@ -37,6 +37,9 @@ default so that ``rapport serve`` works on a bare machine; production deployment
 | RAPPORT_LOCKOUT_SECONDS     | 900                              | how long a locked account stays locked   |
 | RAPPORT_PASSWORD_MIN_LENGTH | 12                               | shortest accepted password               |
 | RAPPORT_REVOCATION_CACHE_SECONDS | 2                           | how stale the revoked-token list may be  |
+| RAPPORT_LOGIN_RATE_ADDRESS_PER_MINUTE / _BURST | 30 / 10       | /auth/login attempts per client address  |
+| RAPPORT_LOGIN_RATE_LOGIN_PER_MINUTE / _BURST | 10 / 5          | /auth/login attempts per tenant+login    |
+| RAPPORT_TRUSTED_PROXIES     | (none)                           | proxies whose X-Forwarded-For is believed |
 | RAPPORT_OIDC_ISSUER         | (none: OIDC off)                 | `iss` of accepted RS256 tokens           |
 | RAPPORT_OIDC_AUDIENCE       | (none)                           | required `aud` of OIDC tokens            |
 | RAPPORT_OIDC_JWKS           | (none)                           | JWKS file path or http(s) URL            |
@@ -62,6 +65,7 @@ import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import TypeVar
 
@@ -178,6 +182,13 @@ class IdentitySettings:
     lockout_seconds: int = 900
     password_min_length: int = 12
     revocation_cache_seconds: float = 2.0
+    # Login throttling (token buckets): per client address and per (tenant, login).
+    login_rate_address_per_minute: int = 30
+    login_rate_address_burst: int = 10
+    login_rate_login_per_minute: int = 10
+    login_rate_login_burst: int = 5
+    # Proxies whose X-Forwarded-For is believed (RAPPORT_TRUSTED_PROXIES); none by default.
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks: str | None = None
@@ -202,6 +213,11 @@ class IdentitySettings:
             lockout_seconds=_int(env, "RAPPORT_LOCKOUT_SECONDS", 900),
             password_min_length=_int(env, "RAPPORT_PASSWORD_MIN_LENGTH", 12, minimum=8),
             revocation_cache_seconds=_float(env, "RAPPORT_REVOCATION_CACHE_SECONDS", 2.0),
+            login_rate_address_per_minute=_int(env, "RAPPORT_LOGIN_RATE_ADDRESS_PER_MINUTE", 30),
+            login_rate_address_burst=_int(env, "RAPPORT_LOGIN_RATE_ADDRESS_BURST", 10),
+            login_rate_login_per_minute=_int(env, "RAPPORT_LOGIN_RATE_LOGIN_PER_MINUTE", 10),
+            login_rate_login_burst=_int(env, "RAPPORT_LOGIN_RATE_LOGIN_BURST", 5),
+            trusted_proxies=_networks(env, "RAPPORT_TRUSTED_PROXIES"),
             oidc_issuer=issuer,
             oidc_audience=env.get("RAPPORT_OIDC_AUDIENCE") or None,
             oidc_jwks=jwks,
@@ -371,6 +387,21 @@ def _key_setting(env: Mapping[str, str], name: str, environment: Environment, pa
             )
         raw = _generated_secret(path, lambda: base64.b64encode(secrets.token_bytes(32)).decode())
     return _key_bytes(name, raw)
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    networks = []
+    for part in (env.get(name) or "").split(","):
+        if not part.strip():
+            continue
+        try:
+            networks.append(ip_network(part.strip(), strict=False))
+        except ValueError:
+            raise ConfigurationError(
+                f"Setting {name} lists {part.strip()!r}, which is no IP address or network.",
+                hint=f"Set {name} to comma-separated addresses or CIDRs, e.g. 10.0.0.0/8,::1.",
+            ) from None
+    return tuple(networks)
 
 
 def _master_keys(

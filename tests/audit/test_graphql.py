@@ -17,7 +17,7 @@ AUDITOR = Principal(tenant="secrets", subject="audrey", roles=frozenset({"audit_
 ADMIN = Principal(tenant="secrets", subject="alice", roles=frozenset({"admin"}))
 ENTRIES = """query($f: AuditFilter) { auditEntries(filter: $f, first: 10) {
   seq actor action entity recordId data leafHash } }"""
-PROOF = """query($seq: Int!) { auditProof(seq: $seq) { seq leafHash path
+PROOF = """query($seq: Int!) { auditProof(seq: $seq) { seq logSeq leafHash path
   checkpoint { treeSize rootHash signature publicKey message } } }"""
 
 
@@ -55,7 +55,7 @@ async def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(
     # given: an entry, then a signed checkpoint covering it
     record_id = await world.create("Proven", "1.00")
     seq = await world.db.fetchval(
-        "SELECT seq FROM rapport.audit_entries WHERE record_id = $1", record_id
+        "SELECT tenant_seq FROM rapport.audit_entries WHERE record_id = $1", record_id
     )
     async with world.db.transaction() as conn:
         await write_current_checkpoint(conn, default_signer())
@@ -65,11 +65,13 @@ async def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(
 
     # then: checked offline, with nothing but the public key and the proof
     checkpoint = proof["checkpoint"]
+    assert proof["seq"] == seq
+    leaf = proof["logSeq"] - 1
     public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(checkpoint["publicKey"]))
     public.verify(bytes.fromhex(checkpoint["signature"]), checkpoint["message"].encode())
     assert json.loads(checkpoint["message"])["root"] == checkpoint["rootHash"]
     assert verify_inclusion(
-        seq - 1,
+        leaf,
         checkpoint["treeSize"],
         bytes.fromhex(proof["leafHash"]),
         [bytes.fromhex(h) for h in proof["path"]],
@@ -77,7 +79,7 @@ async def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(
     )
     # and a proof of another leaf does not verify against it
     assert not verify_inclusion(
-        seq - 1,
+        leaf,
         checkpoint["treeSize"],
         bytes(32),
         [bytes.fromhex(h) for h in proof["path"]],

@@ -24,6 +24,11 @@ IDENTITY = IdentitySettings(
     session_idle_seconds=30,
     session_absolute_seconds=60,
     revocation_cache_seconds=0.5,
+    # The shared server is not the subject of throttling tests (test_throttle has its own).
+    login_rate_address_per_minute=60_000,
+    login_rate_address_burst=10_000,
+    login_rate_login_per_minute=60_000,
+    login_rate_login_burst=10_000,
 )
 PASSWORD = "Correct-Horse-42!"
 

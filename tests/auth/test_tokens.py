@@ -52,7 +52,7 @@ def test_issued_token_round_trips_to_a_principal() -> None:
     assert principal.is_admin and not principal.is_operator
     claims = jwt.decode(token, options={"verify_signature": False})
     assert set(claims) == {"iss", "sub", "tenant", "roles", "iat", "exp", "jti"}
-    assert claims["exp"] - claims["iat"] == SETTINGS.jwt_ttl_seconds
+    assert claims["exp"] - int(claims["iat"]) == SETTINGS.jwt_ttl_seconds
     assert jwt.get_unverified_header(token)["alg"] == "HS256"
 
 
@@ -68,7 +68,7 @@ def test_every_token_gets_its_own_jti_and_the_ttl_asked_for() -> None:
     second = issue_token(SETTINGS, tenant="acme", subject="a", roles=["admin"], ttl_seconds=5)
     one, two = (jwt.decode(t, options={"verify_signature": False}) for t in (first, second))
     assert one["jti"] != two["jti"]
-    assert one["exp"] - one["iat"] == 5
+    assert one["exp"] - int(one["iat"]) == 5
 
 
 @pytest.mark.parametrize(

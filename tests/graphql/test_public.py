@@ -13,10 +13,10 @@ import pytest
 
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
-from rapport.graphql.rate_limits import TokenBuckets
 from rapport.metadata.tenants import create_tenant
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.ratelimit import TokenBuckets
 from rapport.settings import Settings
 from tests.live_server import LiveServer, server_settings
 

@@ -1,5 +1,9 @@
 """Audit queries of a tenant's API, for the audit admin (role ``audit_admin``) only.
 
+Entries are numbered per tenant (``seq`` = the tenant's ``tenant_seq``: 1, 2, 3… with no gaps
+from other tenants' activity); ``logSeq`` is the entry's place in the catalog-wide hash chain and
+Merkle tree, which its inclusion proof needs (leaf index ``logSeq - 1``).
+
 - ``auditEntries(filter, first)``: the tenant's entries, newest first, filtered by action
   (exact or a dotted prefix such as ``record.``), actor, entity, record id, time range and
   ``beforeSeq`` (paging);
@@ -57,7 +61,16 @@ def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
         GraphQLObjectType(
             "AuditEntry",
             {
-                "seq": GraphQLField(GraphQLNonNull(GraphQLInt), resolve=_key("seq")),
+                "seq": GraphQLField(
+                    GraphQLNonNull(GraphQLInt),
+                    resolve=_key("tenant_seq"),
+                    description="The entry's number in this tenant's log (no gaps).",
+                ),
+                "logSeq": GraphQLField(
+                    GraphQLNonNull(GraphQLInt),
+                    resolve=_key("seq"),
+                    description="The entry's place in the signed log (leaf logSeq - 1).",
+                ),
                 "at": GraphQLField(GraphQLNonNull(DATETIME), resolve=_key("at")),
                 "actor": GraphQLField(GraphQLString, resolve=_key("actor")),
                 "action": GraphQLField(GraphQLNonNull(GraphQLString), resolve=_key("action")),
@@ -96,6 +109,9 @@ def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
             "AuditProof",
             {
                 "seq": GraphQLField(GraphQLNonNull(GraphQLInt)),
+                "logSeq": GraphQLField(
+                    GraphQLNonNull(GraphQLInt), description="Leaf index + 1 in the signed tree."
+                ),
                 "leafHash": GraphQLField(GraphQLNonNull(GraphQLString)),
                 "path": GraphQLField(
                     GraphQLNonNull(GraphQLList(GraphQLNonNull(GraphQLString))),
@@ -189,11 +205,11 @@ async def _entries(
     if f.get("until") is not None:
         add("at < ?", f["until"])
     if f.get("beforeSeq") is not None:
-        add("seq < ?", f["beforeSeq"])
+        add("tenant_seq < ?", f["beforeSeq"])
     limit = max(1, min(int(first), MAX_PAGE))
     return await context.db.fetch(
         f"SELECT * FROM rapport.audit_entries WHERE {' AND '.join(conditions)} "
-        f"ORDER BY seq DESC LIMIT {limit}",
+        f"ORDER BY tenant_seq DESC LIMIT {limit}",
         *args,
     )
 
@@ -214,14 +230,16 @@ def _checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 async def _proof(_root: object, info: Info, seq: int) -> dict[str, Any]:
     context = _context(info)
     async with context.db.acquire() as conn:
-        leaf = await conn.fetchval(
-            "SELECT leaf_hash FROM rapport.audit_entries WHERE seq = $1 AND tenant_id = $2::uuid",
+        row = await conn.fetchrow(
+            "SELECT seq, leaf_hash FROM rapport.audit_entries "
+            "WHERE tenant_seq = $1 AND tenant_id = $2::uuid",
             seq,
             context.api.tenant.id,
         )
-        if leaf is None:
+        if row is None:
             raise NotFound(f"The audit log of this tenant has no entry {seq}.", path=("seq",))
-        checkpoint = await latest_checkpoint(conn, at_least=seq)
+        log_seq, leaf = int(row["seq"]), bytes(row["leaf_hash"])
+        checkpoint = await latest_checkpoint(conn, at_least=log_seq)
         if checkpoint is None:
             raise NotFound(
                 f"No signed checkpoint covers entry {seq} yet.",
@@ -238,8 +256,9 @@ async def _proof(_root: object, info: Info, seq: int) -> dict[str, Any]:
         ]
     return {
         "seq": seq,
-        "leafHash": bytes(leaf).hex(),
-        "path": [h.hex() for h in inclusion_proof(seq - 1, leaves)],
+        "logSeq": log_seq,
+        "leafHash": leaf.hex(),
+        "path": [h.hex() for h in inclusion_proof(log_seq - 1, leaves)],
         "checkpoint": _checkpoint_json(checkpoint),
     }
 

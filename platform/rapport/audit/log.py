@@ -12,6 +12,11 @@ and an order that differs from commit order, which a Merkle tree cannot tolerate
 Time comes from the database's ``clock_timestamp()`` taken under the lock, so time never runs
 backwards along the sequence — except for entries given their own ``at``: the anonymous
 entries released once a day by :mod:`rapport.audit.held` carry the day of their write.
+
+Per-tenant numbering. A tenant's entry also gets ``tenant_seq``, the next number of that
+tenant's row in ``rapport.audit_tenant_heads`` (locked in the same transaction): its audit admin
+sees 1, 2, 3… with no gap where another tenant's event was logged. Platform entries (no tenant)
+have none. The hash chain and the Merkle tree still run over the catalog-wide ``seq``.
 """
 
 from __future__ import annotations
@@ -34,12 +39,20 @@ WHERE singleton
 RETURNING seq, leaf_hash, frontier, date_trunc('microseconds', clock_timestamp()) AS at
 """
 
-# One round trip: the entry and the head's new hash and frontier (the head row is locked).
+# One round trip: the tenant's next number, the entry, and the head's new hash and frontier
+# (the head row is locked; the tenant's head row is locked by the upsert).
 _INSERT = """
-WITH entry AS (
+WITH tenant_head AS (
+    INSERT INTO rapport.audit_tenant_heads AS h (tenant_id, seq)
+    SELECT $3::uuid, 1 WHERE $3::uuid IS NOT NULL
+    ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + 1
+    RETURNING seq
+), entry AS (
     INSERT INTO rapport.audit_entries
-        (seq, at, tenant_id, actor, action, entity, record_id, data, prev_hash, leaf_hash)
-    VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8::text::jsonb, $9, $10)
+        (seq, at, tenant_id, actor, action, entity, record_id, data, prev_hash, leaf_hash,
+         tenant_seq)
+    VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8::text::jsonb, $9, $10,
+            (SELECT seq FROM tenant_head))
 )
 UPDATE rapport.audit_head SET leaf_hash = $10, frontier = $11 WHERE singleton
 """

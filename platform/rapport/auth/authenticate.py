@@ -25,8 +25,10 @@ from starlette.datastructures import Headers
 from rapport.auth.api_keys import PREFIX, ApiKeyVerifier
 from rapport.auth.oidc import OidcVerifier
 from rapport.auth.principal import Principal
-from rapport.auth.sessions import RevocationList
+from rapport.auth.revocation import RevocationList
+from rapport.auth.throttle import LoginThrottle
 from rapport.auth.tokens import TokenVerifier
+from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.db.database import Database
 from rapport.errors import Unauthenticated
 from rapport.settings import Settings
@@ -55,6 +57,11 @@ class Authenticator:
         self.api_keys = ApiKeyVerifier(db, cache_seconds=ttl)
         self.oidc = OidcVerifier(settings.identity) if settings.identity.oidc_issuer else None
         self.users = UserDirectory(db, ttl)
+        # Login attempts and TOTP secrets (sealed with the tenant keyring) for /auth/*.
+        self.logins = LoginThrottle(settings.identity)
+        # The same key ring as the tenant APIs' record writers (sealed fields), so one tenant
+        # data key serves both.
+        self.keyring: KeyRing = default_keyring()
 
     async def authenticate(self, headers: Headers) -> Principal:
         token = bearer(headers)

@@ -21,6 +21,8 @@ class Principal:
     attributes: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     # The access token's jti (logout revokes it); None for API keys and internal principals.
     token_id: str | None = field(default=None, compare=False)
+    # The access token's iat (epoch seconds, ms precision): subject revocations compare it.
+    issued_at: float | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

@@ -7,9 +7,10 @@
 - ``refresh``: replaces the refresh token with the next of its family (rotation). Presenting a
   used or revoked token again revokes the whole family: someone replayed a stolen token.
   Idle timeout = refresh token lifetime; absolute timeout = the family's ``session_ends``.
-- ``logout``: revokes the family and the access token's ``jti`` (``rapport.revoked_tokens``).
-- :class:`RevocationList`: the revoked ``jti`` set, reloaded at most every
-  ``revocation_cache_seconds`` per process, so checking it costs a set lookup per request.
+- ``logout``: ends that session: revokes the family and the access token's ``jti``
+  (``rapport.revoked_tokens``; :mod:`rapport.auth.revocation` makes every instance refuse it,
+  and closes subscriptions opened with it). Other sessions of the user stay; a password reset,
+  role change or disabling ends them all.
 
 Every outcome (login, failed login, lockout, logout) appends an audit entry; a failed login's
 entry is committed even though the login is refused.
@@ -31,12 +32,14 @@ from rapport.auth.auditing import audit
 from rapport.auth.duties import SECURITY_ADMIN, SYSTEM_ADMIN
 from rapport.auth.passwords import verify_dummy, verify_password
 from rapport.auth.principal import ADMIN_ROLE, Principal
+from rapport.auth.revocation import RevocationList
 from rapport.auth.tokens import issue_token
+from rapport.crypto.keys import KeyRing
 from rapport.db.database import Connection, Database
 from rapport.errors import LoginFailed, TotpRequired, Unauthenticated
-from rapport.settings import Settings
+from rapport.settings import IdentitySettings, Settings
 
-__all__ = ["RevocationList", "Session", "login", "logout", "refresh"]
+__all__ = ["Session", "login", "logout", "refresh"]
 
 _FAILED = "Login failed: the login or password is wrong, or the account is locked or disabled."
 _FAILED_HINT = (
@@ -83,6 +86,7 @@ async def login(
     tenant: str,
     login_name: str,
     password: str,
+    keyring: KeyRing,
     totp_code: str | None = None,
 ) -> Session:
     async with db.transaction() as conn:
@@ -91,7 +95,7 @@ async def login(
         if tenant_id is not None:
             row = await conn.fetchrow(
                 "SELECT id::text, password_hash, roles, status, failed_logins, locked_until, "
-                "totp_secret, totp_enabled FROM rapport.users "
+                "totp_enabled FROM rapport.users "
                 "WHERE tenant_id = $1 AND lower(login) = lower($2) FOR UPDATE",
                 tenant_id,
                 login_name,
@@ -112,7 +116,9 @@ async def login(
             )
             failure: Exception = LoginFailed(_FAILED, hint=_FAILED_HINT)
         else:
-            failure = await _check(conn, settings, tenant_id, row, login_name, password, totp_code)
+            failure = await _check(
+                conn, settings, keyring, tenant_id, row, login_name, password, totp_code
+            )
     # Refused only after the transaction committed: the failure counter and the audit entry
     # of a failed login must stay.
     if not isinstance(failure, _Success):
@@ -130,6 +136,7 @@ class _Success(Exception):
 async def _check(
     conn: Connection,
     settings: Settings,
+    keyring: KeyRing,
     tenant_id: str | None,
     record: asyncpg.Record,
     login_name: str,
@@ -142,50 +149,18 @@ async def _check(
     locked_until = record["locked_until"]
     password_ok = verify_password(record["password_hash"], password)
     if locked_until is not None and locked_until > now:
-        await audit(
-            conn,
-            tenant_id=tenant_id,
-            actor=user_id,
-            action="auth.login_failed",
-            record_id=user_id,
-            data={"login": login_name, "reason": "locked"},
-        )
+        await _audit_failure(conn, tenant_id, user_id, login_name, "locked")
         return LoginFailed(_FAILED, hint=_FAILED_HINT)
     if not password_ok or record["status"] != "active":
-        failures = int(record["failed_logins"]) + 1
-        lock = failures >= identity.lockout_attempts
-        await conn.execute(
-            "UPDATE rapport.users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
-            user_id,
-            0 if lock else failures,
-            now + timedelta(seconds=identity.lockout_seconds) if lock else None,
-        )
         reason = "password" if password_ok is False else "disabled"
-        await audit(
-            conn,
-            tenant_id=tenant_id,
-            actor=user_id,
-            action="auth.login_failed",
-            record_id=user_id,
-            data={"login": login_name, "reason": reason},
-        )
-        if lock:
-            await audit(
-                conn,
-                tenant_id=tenant_id,
-                actor=None,
-                action="auth.lockout",
-                record_id=user_id,
-                data={"login": login_name, "seconds": identity.lockout_seconds},
-            )
+        await _count_failure(conn, identity, tenant_id, record, login_name, reason)
         return LoginFailed(_FAILED, hint=_FAILED_HINT)
     roles = tuple(record["roles"])
     needs_totp = bool(record["totp_enabled"]) or (
         bool(ADMIN_ROLES & set(roles)) and await _tenant_requires_totp(conn, tenant_id)
     )
     if needs_totp:
-        secret = record["totp_secret"]
-        if not record["totp_enabled"] or secret is None:
+        if not record["totp_enabled"]:
             return TotpRequired(
                 "Your tenant requires a second factor for administrators, and you have none.",
                 hint="Ask a security administrator to let you enrol TOTP, then log in with it.",
@@ -195,15 +170,11 @@ async def _check(
                 "A TOTP code is required for this account.",
                 hint='Send {"totp": "123456"} from your authenticator app with the password.',
             )
-        if not totp.verify(secret, totp_code):
-            await audit(
-                conn,
-                tenant_id=tenant_id,
-                actor=user_id,
-                action="auth.login_failed",
-                record_id=user_id,
-                data={"login": login_name, "reason": "totp"},
-            )
+        # A wrong (or replayed) code after the right password counts toward the lockout like a
+        # wrong password: otherwise the 10^6 codes could be tried one by one.
+        assert tenant_id is not None
+        if not await totp.check_code(conn, keyring, tenant_id, user_id, totp_code):
+            await _count_failure(conn, identity, tenant_id, record, login_name, "totp")
             return LoginFailed(_FAILED, hint=_FAILED_HINT)
     await conn.execute(
         "UPDATE rapport.users SET failed_logins = 0, locked_until = NULL WHERE id = $1", user_id
@@ -217,6 +188,48 @@ async def _check(
         data={"login": login_name},
     )
     return _Success(user_id, roles)
+
+
+async def _count_failure(
+    conn: Connection,
+    identity: IdentitySettings,
+    tenant_id: str | None,
+    record: asyncpg.Record,
+    login_name: str,
+    reason: str,
+) -> None:
+    user_id: str = record["id"]
+    failures = int(record["failed_logins"]) + 1
+    lock = failures >= identity.lockout_attempts
+    await conn.execute(
+        "UPDATE rapport.users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
+        user_id,
+        0 if lock else failures,
+        datetime.now(UTC) + timedelta(seconds=identity.lockout_seconds) if lock else None,
+    )
+    await _audit_failure(conn, tenant_id, user_id, login_name, reason)
+    if lock:
+        await audit(
+            conn,
+            tenant_id=tenant_id,
+            actor=None,
+            action="auth.lockout",
+            record_id=user_id,
+            data={"login": login_name, "seconds": identity.lockout_seconds},
+        )
+
+
+async def _audit_failure(
+    conn: Connection, tenant_id: str | None, user_id: str, login_name: str, reason: str
+) -> None:
+    await audit(
+        conn,
+        tenant_id=tenant_id,
+        actor=user_id,
+        action="auth.login_failed",
+        record_id=user_id,
+        data={"login": login_name, "reason": reason},
+    )
 
 
 async def _tenant_requires_totp(conn: Connection, tenant_id: str | None) -> bool:
@@ -341,34 +354,3 @@ async def logout(
         )
     if revocations is not None and principal.token_id is not None:
         revocations.add(principal.token_id)
-
-
-class RevocationList:
-    """Revoked access-token ids, reloaded from the catalog at most every ``ttl`` seconds.
-
-    A logout on this instance takes effect at once; on other instances within ``ttl``.
-    """
-
-    def __init__(self, db: Database, ttl: float) -> None:
-        self._db = db
-        self._ttl = ttl
-        self._revoked: frozenset[str] = frozenset()
-        self._loaded_at = float("-inf")
-
-    def add(self, jti: str) -> None:
-        self._revoked = self._revoked | {jti}
-
-    async def check(self, principal: Principal) -> None:
-        if principal.token_id is None:
-            return
-        if time.monotonic() - self._loaded_at > self._ttl:
-            rows = await self._db.fetch(
-                "SELECT jti FROM rapport.revoked_tokens WHERE expires_at > now()"
-            )
-            self._revoked = frozenset(r["jti"] for r in rows)
-            self._loaded_at = time.monotonic()
-        if principal.token_id in self._revoked:
-            raise Unauthenticated(
-                "The access token was revoked (logged out).",
-                hint="Log in again with POST /auth/login.",
-            )

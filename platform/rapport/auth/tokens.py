@@ -1,7 +1,8 @@
 """Access tokens: HS256 JWTs that carry who is asking and for which tenant.
 
 Claims: ``iss="rapport"``, ``sub`` (user or client id), ``tenant`` (slug; absent for platform
-operators), ``roles`` (list of role names), ``iat``, ``exp``, ``jti``. Later issues add users,
+operators), ``roles`` (list of role names), ``iat`` (with milliseconds: revocations that cut off a
+subject's tokens compare it, rapport.auth.revocation), ``exp``, ``jti``. Later issues add users,
 login and API keys on the same format, so the claim names are a contract.
 
 Every rejection raises :class:`~rapport.errors.Unauthenticated` with a message that says what
@@ -73,13 +74,13 @@ def issue_token(
         raise ConfigurationError(
             f"A token lifetime of {ttl} seconds is not positive.", hint="Pass --ttl 1 or more."
         )
-    now = int(time.time())
+    now = round(time.time(), 3)
     claims: dict[str, Any] = {
         "iss": ISSUER,
         "sub": subject,
         "roles": list(dict.fromkeys(roles)),
         "iat": now,
-        "exp": now + ttl,
+        "exp": int(now) + ttl,
         "jti": uuid.uuid4().hex,
     }
     if tenant is not None:
@@ -210,11 +211,13 @@ def _principal(claims: Mapping[str, Any]) -> Principal:
             "The access token's 'tenant' claim is not a tenant slug.", hint=_ISSUE_HINT
         )
     jti = claims.get("jti")
+    iat = claims.get("iat")
     return Principal(
         tenant=tenant,
         subject=subject,
         roles=frozenset(roles),
         token_id=jti if isinstance(jti, str) else None,
+        issued_at=float(iat) if isinstance(iat, int | float) else None,
     )
 
 

@@ -1,6 +1,8 @@
 """Users of a tenant (catalog table ``rapport.users``): create, list, roles, disable, unlock.
 
-Every change appends an audit entry in the same transaction. Password hashes and TOTP
+Every change appends an audit entry in the same transaction. ``expected_roles``: the change
+applies only while the user still holds exactly these roles (the duty model decided on them;
+a concurrent role change answers VERSION_CONFLICT instead of slipping past the decision). Password hashes and TOTP
 secrets never leave this module's queries: :class:`User` does not carry them.
 """
 
@@ -18,9 +20,10 @@ import asyncpg
 from rapport.auth.auditing import audit
 from rapport.auth.duties import check_duties
 from rapport.auth.passwords import check_password_policy, hash_password
+from rapport.auth.revocation import revoke_subject
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
-from rapport.errors import BadRequest, ConstraintViolation, NotFound
+from rapport.errors import BadRequest, ConstraintViolation, NotFound, VersionConflict
 from rapport.settings import IdentitySettings
 
 __all__ = [
@@ -33,6 +36,9 @@ __all__ = [
     "set_status",
     "unlock_user",
 ]
+
+# Changes after which no token issued before them may act for the user.
+_ENDS_SESSIONS = frozenset({"user.disable", "user.reset_password", "user.roles"})
 
 _COLUMNS = (
     "id::text, tenant_id::text, login, display_name, roles, attributes, status, failed_logins, "
@@ -166,28 +172,31 @@ async def _update(
     actor: str,
     action: str,
     data: Mapping[str, Any],
+    expected_roles: Sequence[str] | None,
 ) -> User:
     tenant_row = await get_tenant(db, tenant)
+    guard = f"${len(args) + 3}::text[]"
     async with db.transaction() as conn:
         row = await conn.fetchrow(
             f"UPDATE rapport.users SET {assignments}, updated_at = now() "
-            f"WHERE tenant_id = $1 AND lower(login) = lower($2) RETURNING {_COLUMNS}",
+            f"WHERE tenant_id = $1 AND lower(login) = lower($2) "
+            f"AND ({guard} IS NULL OR roles = {guard}) RETURNING {_COLUMNS}",
             tenant_row.id,
             login,
             *args,
+            None if expected_roles is None else list(expected_roles),
         )
         if row is None:
-            raise NotFound(
-                f"No user with the login {login!r}.", hint="List users to see the logins."
+            await get_user(conn, tenant_row.id, login)  # NOT_FOUND when there is no such user
+            raise VersionConflict(
+                f"The roles of {login!r} changed while this change was checked.",
+                hint="Retry: the separation of duties is decided on the account as it is now.",
             )
         user = user_of(row)
-        if action in ("user.disable", "user.reset_password"):
-            # The user's sessions end with the change: refresh tokens stop working at once.
-            await conn.execute(
-                "UPDATE rapport.refresh_tokens SET revoked_at = now() "
-                "WHERE user_id = $1 AND revoked_at IS NULL",
-                user.id,
-            )
+        if action in _ENDS_SESSIONS:
+            # The user's sessions end with the change: its access and refresh tokens stop
+            # working (on every instance within RAPPORT_REVOCATION_CACHE_SECONDS).
+            await revoke_subject(conn, subject=user.id, tenant_id=tenant_row.id)
         await audit(
             conn,
             tenant_id=tenant_row.id,
@@ -200,7 +209,13 @@ async def _update(
 
 
 async def set_roles(
-    db: Database, tenant: str, login: str, roles: Sequence[str], *, actor: str
+    db: Database,
+    tenant: str,
+    login: str,
+    roles: Sequence[str],
+    *,
+    actor: str,
+    expected_roles: Sequence[str] | None = None,
 ) -> User:
     role_list = _roles(roles)
     return await _update(
@@ -212,10 +227,19 @@ async def set_roles(
         actor=actor,
         action="user.roles",
         data={"roles": role_list},
+        expected_roles=expected_roles,
     )
 
 
-async def set_status(db: Database, tenant: str, login: str, *, active: bool, actor: str) -> User:
+async def set_status(
+    db: Database,
+    tenant: str,
+    login: str,
+    *,
+    active: bool,
+    actor: str,
+    expected_roles: Sequence[str] | None = None,
+) -> User:
     status = "active" if active else "disabled"
     return await _update(
         db,
@@ -226,6 +250,7 @@ async def set_status(db: Database, tenant: str, login: str, *, active: bool, act
         actor=actor,
         action="user.enable" if active else "user.disable",
         data={},
+        expected_roles=expected_roles,
     )
 
 
@@ -239,6 +264,7 @@ async def unlock_user(db: Database, tenant: str, login: str, *, actor: str) -> U
         actor=actor,
         action="user.unlock",
         data={},
+        expected_roles=None,
     )
 
 
@@ -250,6 +276,7 @@ async def reset_password(
     password: str,
     *,
     actor: str,
+    expected_roles: Sequence[str] | None = None,
 ) -> User:
     check_password_policy(password, login=login, min_length=settings.password_min_length)
     return await _update(
@@ -261,4 +288,5 @@ async def reset_password(
         actor=actor,
         action="user.reset_password",
         data={},
+        expected_roles=expected_roles,
     )

@@ -38,9 +38,9 @@ from starlette.responses import Response
 from rapport.auth.principal import Principal
 from rapport.errors import Forbidden, RateLimited
 from rapport.graphql.http import serve_graphql
-from rapport.graphql.rate_limits import TokenBuckets
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.plugins.loader import installed_registry
+from rapport.ratelimit import TokenBuckets
 
 if TYPE_CHECKING:
     from rapport.metadata.bundle import TenantMetadata

@@ -5,7 +5,10 @@ Both protocols are spoken: ``graphql-transport-ws`` (graphql-ws library: ``conne
 ``connection_ack``, ``subscribe`` → ``next``/``error``/``complete``, ``ping``/``pong``) and the
 legacy ``graphql-ws`` (subscriptions-transport-ws: ``start`` → ``data``, ``stop``, ``ka``).
 The token travels in ``connection_init``'s payload (``{"Authorization": "Bearer …"}`` or
-``{"token": "…"}``) and is checked like an HTTP request's.
+``{"token": "…"}``) and is checked like an HTTP request's — again every
+RAPPORT_REVOCATION_CACHE_SECONDS while the connection is open: once it no longer authenticates
+(logout, role change, password reset, disabled user, revoked key, expiry), the connection is
+closed with 4401 and its subscriptions end.
 
 Events come from PostgreSQL through the process's :class:`~rapport.graphql.events.EventHub`;
 each subscription's results are read back as the subscriber (:mod:`rapport.graphql.subscriptions`).
@@ -17,12 +20,14 @@ import asyncio
 import json
 import logging
 from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from rapport.auth.principal import Principal
+from rapport.auth.revocation import watch_credential
 from rapport.errors import Forbidden, RapportError, Unauthenticated
 from rapport.graphql.events import Event, EventHub
 from rapport.graphql.subscriptions import _Subscription, plan_subscription
@@ -64,6 +69,7 @@ class _Connection:
         self.ws = websocket
         self.legacy = protocol == LEGACY_WS
         self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.watcher: asyncio.Task[None] | None = None
 
     async def send(self, message: Mapping[str, Any]) -> None:
         await self.ws.send_text(json.dumps(message, ensure_ascii=False, default=str))
@@ -71,6 +77,14 @@ class _Connection:
     def stop(self) -> None:
         for task in self.tasks.values():
             task.cancel()
+        if self.watcher is not None:
+            self.watcher.cancel()
+
+    async def _revoked(self, error: RapportError) -> None:
+        # The credential stopped authenticating (logout, role change, revoked key, expiry).
+        for task in self.tasks.values():
+            task.cancel()
+        await self.ws.close(code=4401, reason=error.message[:120])
 
     async def run(self, svc: Any) -> None:
         try:
@@ -91,6 +105,13 @@ class _Connection:
             )
             return
         await self.send({"type": "connection_ack"})
+        self.watcher = asyncio.create_task(
+            watch_credential(
+                partial(_authenticate, svc, init.get("payload") or {}),
+                svc.settings.identity.revocation_cache_seconds,
+                self._revoked,
+            )
+        )
         hub: EventHub = svc.events
         while True:
             message = await self.ws.receive_json()

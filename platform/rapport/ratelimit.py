@@ -1,13 +1,9 @@
-"""Per-tenant token buckets: the rate limit of the login-free ``/public/{tenant}/graphql``."""
+"""In-process token buckets: the rate limit of the public endpoint and of logins."""
 
 from __future__ import annotations
 
 import math
 import time
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["TokenBuckets"]
 
