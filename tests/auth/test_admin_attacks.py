@@ -315,3 +315,24 @@ async def test_a_lost_factor_is_reset_by_a_security_admin_audited(
     )
     assert old.status_code == 401
     assert (await _login(client, "totp4@payroll.test")).status_code == 200
+
+
+async def test_a_data_role_knocking_on_the_admin_api_is_refused_and_audited(
+    client: httpx.AsyncClient, database: Database, settings: Settings, payroll: str
+) -> None:
+    # given: an hr user, who has data rights but no administrator role
+    user_id = await _user(database, settings, "knocker", "hr")
+    token = await _token(client, "knocker")
+
+    # when: it asks the admin API for the tenant's users
+    response = await client.post(
+        "/graphql/admin",
+        json={"query": "{ users { login roles } }"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+
+    # then: FORBIDDEN with a hint, nothing listed, and the refusal is in the audit log
+    assert response.status_code == 403, response.text
+    _refused(response.json())
+    assert "data" not in response.json() or not response.json()["data"]
+    assert await _refusals(database, user_id) == ["admin_api"]

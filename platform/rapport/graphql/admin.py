@@ -32,6 +32,7 @@ from strawberry.types import ExecutionContext, Info
 from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
+from rapport.auth.enforce import refuse
 from rapport.auth.principal import Principal
 from rapport.db.tenants import Tenant, get_tenant, list_tenants
 from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
@@ -374,8 +375,13 @@ def build_admin_schema(settings: Settings) -> AdminSchema:
 async def admin_endpoint(request: Request) -> Response:
     """``/graphql/admin`` over the same GraphQL-over-HTTP transport as ``/graphql``."""
     return await serve_graphql(
-        request, gate=_admin_or_operator, execute=execute_admin, title="Rapport admin"
+        request, gate=_any_principal, execute=execute_admin, title="Rapport admin"
     )
+
+
+def _any_principal(principal: Principal) -> None:
+    # The admin roles are checked in execute_admin, where a refusal can be audited.
+    return None
 
 
 # Tenant roles that may reach the admin API; each field checks its own role (separation of
@@ -383,21 +389,25 @@ async def admin_endpoint(request: Request) -> Response:
 _ADMIN_API_ROLES = frozenset({"admin", "system_admin", "security_admin", "audit_admin"})
 
 
-def _admin_or_operator(principal: Principal) -> None:
+async def _admin_or_operator(services: Services, principal: Principal) -> None:
+    """Refuse (and audit, as every refused act is) a caller with no administrator role."""
     if principal.is_operator or (
         principal.tenant is not None and principal.roles & _ADMIN_API_ROLES
     ):
         return
-    raise Forbidden(
+    await refuse(
+        services.db,
+        principal,
+        "admin_api",
         "The admin API needs a tenant token with an administrator role (admin, system_admin, "
         "security_admin, audit_admin), or an operator token.",
-        hint="Issue one with `rapport token issue --tenant SLUG --role admin`.",
     )
 
 
 async def execute_admin(
     services: Services, request: GraphQLRequest, principal: Principal
 ) -> ExecutionOutcome:
+    await _admin_or_operator(services, principal)
     allowed = (
         {OperationType.QUERY, OperationType.MUTATION}
         if request.allow_mutations
