@@ -2,7 +2,9 @@
 
 Canonical JSON is ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` of
 ``{"action", "actor", "at", "data", "entity", "prev", "record", "seq", "tenant"}`` with ``at``
-in ISO 8601 UTC with microseconds and ``prev`` the previous entry's leaf hash in hex. ``data``
+in ISO 8601 UTC with microseconds, ``tenant`` the tenant id (null in the operator log), ``seq``
+the entry's number in its tenant's log and ``prev`` the previous entry's leaf hash in that log,
+in hex; so an entry cannot be moved to another log or place unnoticed. ``data``
 is first reduced to JSON that survives a round trip through ``jsonb`` unchanged (strings,
 integers, booleans, null, lists, objects; floats and decimals become strings, NUL characters
 are escaped), so ``verify`` recomputes the exact bytes from the stored columns.
@@ -50,7 +52,7 @@ def plain(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    seq: int
+    seq: int  # the number in its log (rapport.audit_entries.tenant_seq)
     at: datetime
     tenant_id: str | None
     actor: str | None
