@@ -89,7 +89,8 @@ async def test_edited_data_is_named(log: tuple[Database, str]) -> None:
     db, _ = log
     await tamper(
         db,
-        f"UPDATE rapport.audit_entries SET data = '{{\"changed\": {{}}}}' WHERE {MINE} AND tenant_seq = 3",
+        "UPDATE rapport.audit_entries SET data = '{\"changed\": {}}' "
+        f"WHERE {MINE} AND tenant_seq = 3",
     )
     # when
     report = await check(db)
@@ -168,8 +169,9 @@ async def test_an_inserted_entry_is_named(log: tuple[Database, str]) -> None:
     )
     await tamper(
         db,
-        "INSERT INTO rapport.audit_entries (tenant_seq, at, tenant_id, actor, action, entity, record_id,"
-        " data, prev_hash, leaf_hash) SELECT 7, at, tenant_id, 'mallory', 'record.delete', "
+        "INSERT INTO rapport.audit_entries (tenant_seq, at, tenant_id, actor, action, entity, "
+        "record_id, data, prev_hash, leaf_hash) "
+        "SELECT 7, at, tenant_id, 'mallory', 'record.delete', "
         f"entity, 'r9', '{{}}', leaf_hash, '\\x{forged.leaf_hash().hex()}' "
         f"FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 6",
     )
@@ -199,10 +201,13 @@ async def test_an_entry_slipped_into_the_middle_is_named(log: tuple[Database, st
     )
     await tamper(
         db,
-        f"UPDATE rapport.audit_entries SET tenant_seq = tenant_seq + 100 WHERE {MINE} AND tenant_seq >= 4",
-        f"UPDATE rapport.audit_entries SET tenant_seq = tenant_seq - 99 WHERE {MINE} AND tenant_seq >= 100",
-        "INSERT INTO rapport.audit_entries (tenant_seq, at, tenant_id, actor, action, entity, record_id,"
-        " data, prev_hash, leaf_hash) SELECT 4, at, tenant_id, 'mallory', 'record.delete', "
+        f"UPDATE rapport.audit_entries SET tenant_seq = tenant_seq + 100 "
+        f"WHERE {MINE} AND tenant_seq >= 4",
+        f"UPDATE rapport.audit_entries SET tenant_seq = tenant_seq - 99 "
+        f"WHERE {MINE} AND tenant_seq >= 100",
+        "INSERT INTO rapport.audit_entries (tenant_seq, at, tenant_id, actor, action, entity, "
+        "record_id, data, prev_hash, leaf_hash) "
+        "SELECT 4, at, tenant_id, 'mallory', 'record.delete', "
         f"entity, 'x', '{{}}', leaf_hash, '\\x{forged.leaf_hash().hex()}' "
         f"FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 3",
     )
@@ -318,3 +323,20 @@ async def test_the_cli_exits_non_zero_naming_the_first_bad_entry(
     assert damaged.returncode == 1
     assert f"tenant {TENANT} audit log damaged at entry 4: deleted" in damaged.stderr
     assert "operator audit log" not in damaged.stderr
+
+
+async def test_each_damaged_log_names_its_own_first_entry(log: tuple[Database, str]) -> None:
+    # given: an entry of TENANT's log deleted, and OTHER's entry 2 moved into TENANT's log
+    db, _ = log
+    await tamper(
+        db,
+        f"DELETE FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 2",
+        f"UPDATE rapport.audit_entries SET tenant_id = '{TENANT}' "
+        f"WHERE tenant_id = '{OTHER}' AND tenant_seq = 2",
+    )
+    # when
+    report = await check(db)
+    # then: both logs name their first bad entry; the operator log is intact
+    firsts = {(p.tenant_id, p.seq, p.kind) for p in report.first_per_log()}
+    assert firsts == {(TENANT, 2, "edited"), (OTHER, 2, "deleted")}
+    assert all(p.tenant_id is not None for p in report.problems)

@@ -1,10 +1,11 @@
 """Signed checkpoints (tree heads): Ed25519 over the tree size, root hash and time.
 
-A checkpoint says "the audit log of this tenant (or the operator log) had ``size`` entries with Merkle root ``root`` at ``time``", signed
-with the audit signing key (RAPPORT_AUDIT_SIGNING_KEY, a generated one in the data dir in
-development). Anyone with the public key can check an inclusion proof against it without
-trusting the database; copies anchored elsewhere (RFC 3161 timestamp, an evidence-chain
-service) make rewriting history detectable even by someone who controls the database.
+A checkpoint says "the audit log of this tenant (or the operator log) had ``size`` entries with
+Merkle root ``root`` at ``time``", signed with the audit signing key (RAPPORT_AUDIT_SIGNING_KEY,
+a generated one in the data dir in development). Anyone with the public key can check an
+inclusion proof against it without trusting the database; copies anchored elsewhere (RFC 3161
+timestamp, an evidence-chain service) make rewriting history detectable even by someone who
+controls the database.
 
 Signed message: canonical JSON
 ``{"log":"rapport-audit","root":<hex>,"size":n,"tenant":<id or null>,"time":<iso>}``: the

@@ -1,9 +1,11 @@
 """Verifying the audit logs: recompute every hash, walk each chain, check signed checkpoints.
 
 Every log is checked on its own (a tenant's, or the operator log): its entries in the order of
-their numbers, its head row and its own checkpoints. The hash chain names the FIRST bad entry cheaply (one pass, in sequence order); the signed
-checkpoints catch what a chain alone cannot — somebody who rewrites entries and every hash after
-them, or who truncates the tail and the head row together. Kinds of damage:
+their numbers, its head row and its own checkpoints. The hash chain names the FIRST bad entry of
+a log cheaply (one pass, in number order); the signed checkpoints catch what a chain alone
+cannot — somebody who rewrites entries and every hash after them, or who truncates the tail and
+the head row together.
+Kinds of damage:
 
 - ``edited``: the stored columns no longer hash to the entry's leaf hash, or the entry was
   rewritten together with its hash (the next entry links to a different hash);
