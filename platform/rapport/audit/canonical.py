@@ -16,14 +16,16 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from asyncpg import Record
+
 from rapport.audit.merkle import leaf_hash
 
-__all__ = ["Entry", "plain"]
+__all__ = ["Entry", "plain", "stored_entry"]
 
 
 def plain(value: Any) -> Any:
@@ -78,3 +80,19 @@ class Entry:
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.canonical())
+
+
+def stored_entry(row: Record, *, seq: int, prev: bytes) -> Entry:
+    """The entry a row of ``rapport.audit_entries`` holds, numbered ``seq`` after ``prev``."""
+    data = row["data"]
+    return Entry(
+        seq=seq,
+        at=row["at"].astimezone(UTC),
+        tenant_id=None if row["tenant_id"] is None else str(row["tenant_id"]),
+        actor=row["actor"],
+        action=row["action"],
+        entity=row["entity"],
+        record_id=row["record_id"],
+        data=json.loads(data) if isinstance(data, str) else data,
+        prev_hash=prev,
+    )

@@ -25,14 +25,12 @@ and as ``deleted`` in the log it left.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC
 
 from asyncpg import Record
 
-from rapport.audit.canonical import Entry
+from rapport.audit.canonical import Entry, stored_entry
 from rapport.audit.checkpoints import CheckpointSigner, load_checkpoints
 from rapport.audit.logs import LogId, log_label, log_where
 from rapport.audit.merkle import root
@@ -88,18 +86,7 @@ class _Stored:
 
 
 def _stored(row: Record) -> _Stored:
-    data = row["data"]
-    entry = Entry(
-        seq=int(row["tenant_seq"]),
-        at=row["at"].astimezone(UTC),
-        tenant_id=None if row["tenant_id"] is None else str(row["tenant_id"]),
-        actor=row["actor"],
-        action=row["action"],
-        entity=row["entity"],
-        record_id=row["record_id"],
-        data=json.loads(data) if isinstance(data, str) else data,
-        prev_hash=bytes(row["prev_hash"]),
-    )
+    entry = stored_entry(row, seq=int(row["tenant_seq"]), prev=bytes(row["prev_hash"]))
     return _Stored(entry, bytes(row["leaf_hash"]))
 
 
