@@ -21,6 +21,8 @@ from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 from starlette.types import Receive, Scope, Send
 
+from rapport.audit.checkpoints import CheckpointSigner
+from rapport.audit.rechain import rechain_legacy_logs
 from rapport.auth.authenticate import Authenticator
 from rapport.auth.tokens import TokenVerifier
 from rapport.auth.totp import seal_plaintext
@@ -130,6 +132,8 @@ class RapportApp(Starlette):
         applied = await migrate(db)
         if applied:
             log.info("catalog migrations applied: %s", ", ".join(applied))
+        # Audit logs still chained catalog-wide (SQL cannot hash or sign them: migration 0011).
+        await rechain_legacy_logs(db, CheckpointSigner.from_settings(self.settings))
         limits = self.settings.query_limits
         runtimes = TenantRuntimes(
             db, builder=partial(build_tenant_api, kernel=KERNEL, limits=limits)

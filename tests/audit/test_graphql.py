@@ -1,13 +1,16 @@
-"""Audit queries: the audit admin filters entries and checks inclusion proofs offline."""
+"""Audit queries: the audit admin filters entries and checks inclusion proofs offline, against
+its own tenant's log: no number it sees counts another tenant's events."""
 
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from rapport.audit.checkpoints import default_signer, write_current_checkpoint
+from rapport.audit.log import append_entry
 from rapport.audit.merkle import verify_inclusion
 from rapport.auth.principal import Principal
 from rapport.graphql.request import GraphQLRequest
@@ -17,7 +20,7 @@ AUDITOR = Principal(tenant="secrets", subject="audrey", roles=frozenset({"audit_
 ADMIN = Principal(tenant="secrets", subject="alice", roles=frozenset({"admin"}))
 ENTRIES = """query($f: AuditFilter) { auditEntries(filter: $f, first: 10) {
   seq actor action entity recordId data leafHash } }"""
-PROOF = """query($seq: Int!) { auditProof(seq: $seq) { seq logSeq leafHash path
+PROOF = """query($seq: Int!) { auditProof(seq: $seq) { seq leafHash path
   checkpoint { treeSize rootHash signature publicKey message } } }"""
 
 
@@ -52,13 +55,20 @@ async def test_nobody_else_reads_the_log(world: World) -> None:  # noqa: F811
 async def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(
     world: World,  # noqa: F811
 ) -> None:
-    # given: an entry, then a signed checkpoint covering it
+    # given: an entry, other tenants' and the operator's events, then a signed checkpoint of
+    # this tenant's log covering the entry
     record_id = await world.create("Proven", "1.00")
     seq = await world.db.fetchval(
         "SELECT tenant_seq FROM rapport.audit_entries WHERE record_id = $1", record_id
     )
     async with world.db.transaction() as conn:
-        await write_current_checkpoint(conn, default_signer())
+        for tenant_id in (str(uuid.uuid4()), None):
+            for _ in range(3):
+                await append_entry(conn, tenant_id=tenant_id, actor="x", action="auth.login")
+        await write_current_checkpoint(conn, default_signer(), world.tenant.id)
+    own = await world.db.fetchval(
+        "SELECT count(*) FROM rapport.audit_entries WHERE tenant_id = $1::uuid", world.tenant.id
+    )
 
     # when
     proof = (await ask(world, AUDITOR, PROOF, {"seq": seq}))["data"]["auditProof"]
@@ -66,7 +76,9 @@ async def test_an_inclusion_proof_verifies_against_the_signed_checkpoint(
     # then: checked offline, with nothing but the public key and the proof
     checkpoint = proof["checkpoint"]
     assert proof["seq"] == seq
-    leaf = proof["logSeq"] - 1
+    assert checkpoint["treeSize"] == own  # this tenant's entries, nobody else's
+    assert json.loads(checkpoint["message"])["tenant"] == world.tenant.id
+    leaf = seq - 1
     public = Ed25519PublicKey.from_public_bytes(bytes.fromhex(checkpoint["publicKey"]))
     public.verify(bytes.fromhex(checkpoint["signature"]), checkpoint["message"].encode())
     assert json.loads(checkpoint["message"])["root"] == checkpoint["rootHash"]

@@ -1,4 +1,5 @@
-"""append_entry: one entry per call, in the caller's transaction, chained and checkpointed."""
+"""append_entry: one entry per call, in the caller's transaction, chained and checkpointed per
+log; the logs of two tenants share no lock."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from rapport.audit.log import append_entry
 from rapport.audit.merkle import frontier_root, root
 from rapport.audit.verify import verify_log
 from rapport.db.catalog import migrate
-from rapport.db.database import Database
+from rapport.db.database import Connection, Database
 
 SIGNER = CheckpointSigner(bytes(range(32)), interval=5)
 
@@ -41,8 +42,11 @@ async def test_entries_get_consecutive_numbers_in_commit_order(database: Databas
     seqs = await asyncio.gather(*(one(i) for i in range(10)))
 
     # then: no gaps, no duplicates, and the chain verifies
-    rows = await database.fetch("SELECT seq, data FROM rapport.audit_entries ORDER BY seq")
-    assert sorted(seqs) == [r["seq"] for r in rows][-10:]
+    rows = await database.fetch(
+        "SELECT tenant_seq, data FROM rapport.audit_entries WHERE tenant_id IS NULL "
+        "ORDER BY tenant_seq"
+    )
+    assert sorted(seqs) == [r["tenant_seq"] for r in rows][-10:]
     assert json.loads(rows[-1]["data"])["amount"] == "1.5"  # floats are stored as exact text
     async with database.acquire() as conn:
         report = await verify_log(conn, SIGNER)
@@ -51,7 +55,9 @@ async def test_entries_get_consecutive_numbers_in_commit_order(database: Databas
 
 async def test_a_rolled_back_append_leaves_no_gap(database: Database) -> None:
     # given
-    before = await database.fetchval("SELECT seq FROM rapport.audit_head")
+    before = await database.fetchval(
+        "SELECT seq FROM rapport.audit_tenant_heads WHERE tenant_id IS NULL"
+    )
     with pytest.raises(RuntimeError):
         async with database.transaction() as conn:
             await append_entry(conn, tenant_id=None, actor="x", action="auth.login", signer=SIGNER)
@@ -76,12 +82,19 @@ async def test_checkpoints_are_signed_at_the_interval_and_match_the_root(
             await append_entry(conn, tenant_id=None, actor="x", action="auth.login", signer=SIGNER)
 
     # when
-    rows = await database.fetch("SELECT * FROM rapport.audit_checkpoints ORDER BY tree_size")
+    rows = await database.fetch(
+        "SELECT * FROM rapport.audit_checkpoints WHERE tenant_id IS NULL ORDER BY tree_size"
+    )
     leaves = [
         bytes(r["leaf_hash"])
-        for r in await database.fetch("SELECT leaf_hash FROM rapport.audit_entries ORDER BY seq")
+        for r in await database.fetch(
+            "SELECT leaf_hash FROM rapport.audit_entries WHERE tenant_id IS NULL "
+            "ORDER BY tenant_seq"
+        )
     ]
-    head = await database.fetchrow("SELECT frontier FROM rapport.audit_head")
+    head = await database.fetchrow(
+        "SELECT frontier FROM rapport.audit_tenant_heads WHERE tenant_id IS NULL"
+    )
 
     # then
     assert [r["tree_size"] % 5 for r in rows] == [0] * len(rows) and rows
@@ -146,10 +159,66 @@ async def test_each_tenant_numbers_its_entries_without_gaps_from_other_tenants(
     # then: each tenant sees 1..n in log order, whatever the other did; the chain verifies
     for tenant_id, count in ((one, 21), (two, 10)):
         rows = await database.fetch(
-            "SELECT tenant_seq FROM rapport.audit_entries WHERE tenant_id = $1::uuid ORDER BY seq",
+            "SELECT tenant_seq FROM rapport.audit_entries WHERE tenant_id = $1::uuid "
+            "ORDER BY tenant_seq",
             tenant_id,
         )
         assert [r["tenant_seq"] for r in rows] == list(range(1, count + 1))
     async with database.acquire() as conn:
         report = await verify_log(conn, SIGNER)
     assert report.intact, report.problems
+
+
+async def _append(conn: Connection, tenant_id: str, actor: str) -> int:
+    return await append_entry(
+        conn, tenant_id=tenant_id, actor=actor, action="record.update", signer=SIGNER
+    )
+
+
+async def test_an_open_append_of_one_tenant_does_not_block_another_tenant(
+    database: Database,
+) -> None:
+    # given: tenant A's append, its transaction still open (its log head locked)
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    async with database.transaction() as holding:
+        await _append(holding, a, "first")
+
+        # when: tenant B appends and commits meanwhile, and so tries a second writer of A
+        async def other(tenant_id: str) -> int:
+            async with database.transaction() as conn:
+                return await _append(conn, tenant_id, "second")
+
+        b_seq = await asyncio.wait_for(other(b), timeout=5)
+        blocked = asyncio.ensure_future(other(a))
+        done, _ = await asyncio.wait({blocked}, timeout=1)
+
+        # then: B did not wait; A's second writer waits for A's head until the first commits
+        assert b_seq == 1
+        assert not done
+    assert await asyncio.wait_for(blocked, timeout=5) == 2
+    async with database.acquire() as conn:
+        report = await verify_log(conn, SIGNER, tenant_ids=[a, b])
+    assert report.intact and report.entries == 3, report.problems
+
+
+async def test_an_entry_hash_covers_its_tenant_and_number(database: Database) -> None:
+    # given: the same event appended to two tenants' logs
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    async with database.transaction() as conn:
+        await _append(conn, a, "same")
+        await _append(conn, b, "same")
+        await _append(conn, a, "same")
+    # when
+    rows = await database.fetch(
+        "SELECT tenant_id::text AS tenant_id, tenant_seq, leaf_hash FROM rapport.audit_entries "
+        "WHERE tenant_id IN ($1::uuid, $2::uuid)",
+        a,
+        b,
+    )
+    # then: every entry starts or continues its own chain, and no two hash alike
+    assert sorted((r["tenant_id"] == a, r["tenant_seq"]) for r in rows) == [
+        (False, 1),
+        (True, 1),
+        (True, 2),
+    ]
+    assert len({bytes(r["leaf_hash"]) for r in rows}) == 3

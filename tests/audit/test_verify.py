@@ -1,4 +1,5 @@
-"""Tampering with the audit table directly in SQL is detected, and the first bad entry named."""
+"""Tampering with the audit tables directly in SQL is detected, and per log the first bad entry
+named; another tenant's log stays intact and says so."""
 
 from __future__ import annotations
 
@@ -21,11 +22,14 @@ from tests.databases import scratch_database
 SEED = bytes(range(32))
 SIGNER = CheckpointSigner(SEED, interval=1000)
 TENANT = "6f1d4c52-8d4e-4d7b-9a53-2f0c2f7c7a11"
+MINE = f"tenant_id = '{TENANT}'"  # SQL: the rows of TENANT's log
+OTHER = "0b8e6a3e-5a0e-4a57-8f6c-1c2d3e4f5a6b"
 
 
 @pytest.fixture
 async def log(server_dsn: str) -> AsyncIterator[tuple[Database, str]]:
-    """A fresh database whose log holds 6 entries, the first 4 under a signed checkpoint."""
+    """A fresh database whose tenant log holds 6 entries, the first 4 under a signed
+    checkpoint, beside another tenant's log (3 entries) and the operator log (2)."""
     async with scratch_database(server_dsn, "rapport_audit") as scratch:
         db = await Database.connect(scratch.url, min_size=1, max_size=3)
         try:
@@ -42,9 +46,17 @@ async def log(server_dsn: str) -> AsyncIterator[tuple[Database, str]]:
                         data={"changed": {"title": {"before": f"t{i}", "after": f"t{i + 1}"}}},
                         signer=SIGNER,
                     )
+                    if i < 3:
+                        await append_entry(
+                            conn, tenant_id=OTHER, actor="bob", action="auth.login", signer=SIGNER
+                        )
+                    if i < 2:
+                        await append_entry(
+                            conn, tenant_id=None, actor="op", action="tenant.create", signer=SIGNER
+                        )
                 if i == 3:
                     async with db.transaction() as conn:
-                        await write_current_checkpoint(conn, SIGNER)
+                        await write_current_checkpoint(conn, SIGNER, TENANT)
             yield db, scratch.url
         finally:
             await db.close()
@@ -69,13 +81,17 @@ async def test_an_intact_log_verifies(log: tuple[Database, str]) -> None:
     # when
     report = await check(db)
     # then
-    assert report.intact and report.entries == 6 and report.checkpoints == 1
+    assert report.intact and (report.logs, report.entries, report.checkpoints) == (3, 11, 1)
 
 
 async def test_edited_data_is_named(log: tuple[Database, str]) -> None:
     # given
     db, _ = log
-    await tamper(db, "UPDATE rapport.audit_entries SET data = '{\"changed\": {}}' WHERE seq = 3")
+    await tamper(
+        db,
+        "UPDATE rapport.audit_entries SET data = '{\"changed\": {}}' "
+        f"WHERE {MINE} AND tenant_seq = 3",
+    )
     # when
     report = await check(db)
     # then
@@ -86,7 +102,7 @@ async def test_edited_data_is_named(log: tuple[Database, str]) -> None:
 async def test_an_entry_rewritten_with_its_hash_is_named(log: tuple[Database, str]) -> None:
     # given: the attacker also recomputes the leaf hash of the entry they changed
     db, _ = log
-    row = await db.fetchrow("SELECT * FROM rapport.audit_entries WHERE seq = 5")
+    row = await db.fetchrow(f"SELECT * FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 5")
     forged = Entry(
         5,
         row["at"],
@@ -101,7 +117,7 @@ async def test_an_entry_rewritten_with_its_hash_is_named(log: tuple[Database, st
     await tamper(
         db,
         "UPDATE rapport.audit_entries SET actor = 'mallory', data = '{}', "
-        f"leaf_hash = '\\x{forged.leaf_hash().hex()}' WHERE seq = 5",
+        f"leaf_hash = '\\x{forged.leaf_hash().hex()}' WHERE {MINE} AND tenant_seq = 5",
     )
     # when
     report = await check(db)
@@ -113,7 +129,7 @@ async def test_an_entry_rewritten_with_its_hash_is_named(log: tuple[Database, st
 async def test_a_deleted_entry_is_named(log: tuple[Database, str]) -> None:
     # given
     db, _ = log
-    await tamper(db, "DELETE FROM rapport.audit_entries WHERE seq = 2")
+    await tamper(db, f"DELETE FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 2")
     # when
     report = await check(db)
     # then
@@ -126,8 +142,8 @@ async def test_a_truncated_tail_is_named(log: tuple[Database, str]) -> None:
     db, _ = log
     await tamper(
         db,
-        "DELETE FROM rapport.audit_entries WHERE seq >= 3",
-        "UPDATE rapport.audit_head SET seq = 2",
+        f"DELETE FROM rapport.audit_entries WHERE {MINE} AND tenant_seq >= 3",
+        f"UPDATE rapport.audit_tenant_heads SET seq = 2 WHERE {MINE}",
     )
     # when
     report = await check(db)
@@ -139,7 +155,7 @@ async def test_a_truncated_tail_is_named(log: tuple[Database, str]) -> None:
 async def test_an_inserted_entry_is_named(log: tuple[Database, str]) -> None:
     # given: a well-formed entry (correct hashes) appended behind the log's back
     db, _ = log
-    last = await db.fetchrow("SELECT * FROM rapport.audit_entries WHERE seq = 6")
+    last = await db.fetchrow(f"SELECT * FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 6")
     forged = Entry(
         7,
         last["at"],
@@ -153,10 +169,11 @@ async def test_an_inserted_entry_is_named(log: tuple[Database, str]) -> None:
     )
     await tamper(
         db,
-        "INSERT INTO rapport.audit_entries (seq, at, tenant_id, actor, action, entity, record_id,"
-        " data, prev_hash, leaf_hash) SELECT 7, at, tenant_id, 'mallory', 'record.delete', "
+        "INSERT INTO rapport.audit_entries (tenant_seq, at, tenant_id, actor, action, entity, "
+        "record_id, data, prev_hash, leaf_hash) "
+        "SELECT 7, at, tenant_id, 'mallory', 'record.delete', "
         f"entity, 'r9', '{{}}', leaf_hash, '\\x{forged.leaf_hash().hex()}' "
-        "FROM rapport.audit_entries WHERE seq = 6",
+        f"FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 6",
     )
     # when
     report = await check(db)
@@ -168,7 +185,9 @@ async def test_an_inserted_entry_is_named(log: tuple[Database, str]) -> None:
 async def test_an_entry_slipped_into_the_middle_is_named(log: tuple[Database, str]) -> None:
     # given: entries 4..6 renumbered 5..7 and a forged, well-chained entry 4 put in between
     db, _ = log
-    third = await db.fetchrow("SELECT * FROM rapport.audit_entries WHERE seq = 3")
+    third = await db.fetchrow(
+        f"SELECT * FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 3"
+    )
     forged = Entry(
         4,
         third["at"],
@@ -182,12 +201,15 @@ async def test_an_entry_slipped_into_the_middle_is_named(log: tuple[Database, st
     )
     await tamper(
         db,
-        "UPDATE rapport.audit_entries SET seq = seq + 100 WHERE seq >= 4",
-        "UPDATE rapport.audit_entries SET seq = seq - 99 WHERE seq >= 100",
-        "INSERT INTO rapport.audit_entries (seq, at, tenant_id, actor, action, entity, record_id,"
-        " data, prev_hash, leaf_hash) SELECT 4, at, tenant_id, 'mallory', 'record.delete', "
+        f"UPDATE rapport.audit_entries SET tenant_seq = tenant_seq + 100 "
+        f"WHERE {MINE} AND tenant_seq >= 4",
+        f"UPDATE rapport.audit_entries SET tenant_seq = tenant_seq - 99 "
+        f"WHERE {MINE} AND tenant_seq >= 100",
+        "INSERT INTO rapport.audit_entries (tenant_seq, at, tenant_id, actor, action, entity, "
+        "record_id, data, prev_hash, leaf_hash) "
+        "SELECT 4, at, tenant_id, 'mallory', 'record.delete', "
         f"entity, 'x', '{{}}', leaf_hash, '\\x{forged.leaf_hash().hex()}' "
-        "FROM rapport.audit_entries WHERE seq = 3",
+        f"FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 3",
     )
     # when
     report = await check(db)
@@ -201,9 +223,9 @@ async def test_swapped_entries_are_named(log: tuple[Database, str]) -> None:
     db, _ = log
     await tamper(
         db,
-        "UPDATE rapport.audit_entries SET seq = 100 WHERE seq = 2",
-        "UPDATE rapport.audit_entries SET seq = 2 WHERE seq = 5",
-        "UPDATE rapport.audit_entries SET seq = 5 WHERE seq = 100",
+        f"UPDATE rapport.audit_entries SET tenant_seq = 100 WHERE {MINE} AND tenant_seq = 2",
+        f"UPDATE rapport.audit_entries SET tenant_seq = 2 WHERE {MINE} AND tenant_seq = 5",
+        f"UPDATE rapport.audit_entries SET tenant_seq = 5 WHERE {MINE} AND tenant_seq = 100",
     )
     # when
     report = await check(db)
@@ -219,11 +241,12 @@ async def test_a_forged_checkpoint_signature_is_detected(log: tuple[Database, st
     other = CheckpointSigner(bytes(32))
     async with db.acquire() as conn:
         at = await conn.fetchval("SELECT now()")
-    forged = other.sign(6, b"\x11" * 32, at)
+    forged = other.sign(TENANT, 6, b"\x11" * 32, at)
     await tamper(
         db,
-        "INSERT INTO rapport.audit_checkpoints (tree_size, root_hash, at, key_id, signature) "
-        f"VALUES (6, '\\x{forged.root.hex()}', now(), '{SIGNER.key_id}', "
+        "INSERT INTO rapport.audit_checkpoints "
+        "(tenant_id, tree_size, root_hash, at, key_id, signature) "
+        f"VALUES ('{TENANT}', 6, '\\x{forged.root.hex()}', now(), '{SIGNER.key_id}', "
         f"'\\x{forged.signature.hex()}')",
     )
     # when
@@ -239,12 +262,14 @@ async def test_a_log_rewritten_with_consistent_hashes_fails_the_signed_root(
 ) -> None:
     # given: entries 1..6 rewritten and re-chained from scratch (a full forgery)
     db, _ = log
-    rows = await db.fetch("SELECT * FROM rapport.audit_entries ORDER BY seq")
+    rows = await db.fetch(
+        "SELECT * FROM rapport.audit_entries WHERE tenant_id = $1 ORDER BY tenant_seq", TENANT
+    )
     prev = bytes(32)
     statements = []
     for row in rows:
         entry = Entry(
-            row["seq"],
+            row["tenant_seq"],
             row["at"],
             TENANT,
             "mallory",
@@ -260,7 +285,11 @@ async def test_a_log_rewritten_with_consistent_hashes_fails_the_signed_root(
             f"prev_hash = '\\x{entry.prev_hash.hex()}', leaf_hash = '\\x{prev.hex()}' "
             f"WHERE seq = {row['seq']}"
         )
-    await tamper(db, *statements, f"UPDATE rapport.audit_head SET leaf_hash = '\\x{prev.hex()}'")
+    await tamper(
+        db,
+        *statements,
+        f"UPDATE rapport.audit_tenant_heads SET leaf_hash = '\\x{prev.hex()}' WHERE {MINE}",
+    )
     # when
     report = await check(db)
     # then
@@ -283,13 +312,31 @@ async def test_the_cli_exits_non_zero_naming_the_first_bad_entry(
     )
     command = [sys.executable, "-m", "rapport.cli", "audit", "verify"]
     intact = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
-    await tamper(db, "DELETE FROM rapport.audit_entries WHERE seq = 4")
+    await tamper(db, f"DELETE FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 4")
 
     # when
     damaged = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
 
     # then
     assert intact.returncode == 0, intact.stderr
-    assert "intact: 6 entries" in intact.stdout
+    assert "intact: 3 log(s), 11 entries" in intact.stdout
     assert damaged.returncode == 1
-    assert "damaged at entry 4: deleted" in damaged.stderr
+    assert f"tenant {TENANT} audit log damaged at entry 4: deleted" in damaged.stderr
+    assert "operator audit log" not in damaged.stderr
+
+
+async def test_each_damaged_log_names_its_own_first_entry(log: tuple[Database, str]) -> None:
+    # given: an entry of TENANT's log deleted, and OTHER's entry 2 moved into TENANT's log
+    db, _ = log
+    await tamper(
+        db,
+        f"DELETE FROM rapport.audit_entries WHERE {MINE} AND tenant_seq = 2",
+        f"UPDATE rapport.audit_entries SET tenant_id = '{TENANT}' "
+        f"WHERE tenant_id = '{OTHER}' AND tenant_seq = 2",
+    )
+    # when
+    report = await check(db)
+    # then: both logs name their first bad entry; the operator log is intact
+    firsts = {(p.tenant_id, p.seq, p.kind) for p in report.first_per_log()}
+    assert firsts == {(TENANT, 2, "edited"), (OTHER, 2, "deleted")}
+    assert all(p.tenant_id is not None for p in report.problems)

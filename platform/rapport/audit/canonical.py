@@ -2,7 +2,9 @@
 
 Canonical JSON is ``json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=False)`` of
 ``{"action", "actor", "at", "data", "entity", "prev", "record", "seq", "tenant"}`` with ``at``
-in ISO 8601 UTC with microseconds and ``prev`` the previous entry's leaf hash in hex. ``data``
+in ISO 8601 UTC with microseconds, ``tenant`` the tenant id (null in the operator log), ``seq``
+the entry's number in its tenant's log and ``prev`` the previous entry's leaf hash in that log,
+in hex; so an entry cannot be moved to another log or place unnoticed. ``data``
 is first reduced to JSON that survives a round trip through ``jsonb`` unchanged (strings,
 integers, booleans, null, lists, objects; floats and decimals become strings, NUL characters
 are escaped), so ``verify`` recomputes the exact bytes from the stored columns.
@@ -14,14 +16,16 @@ import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from asyncpg import Record
+
 from rapport.audit.merkle import leaf_hash
 
-__all__ = ["Entry", "plain"]
+__all__ = ["Entry", "plain", "stored_entry"]
 
 
 def plain(value: Any) -> Any:
@@ -50,7 +54,7 @@ def plain(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    seq: int
+    seq: int  # the number in its log (rapport.audit_entries.tenant_seq)
     at: datetime
     tenant_id: str | None
     actor: str | None
@@ -76,3 +80,19 @@ class Entry:
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.canonical())
+
+
+def stored_entry(row: Record, *, seq: int, prev: bytes) -> Entry:
+    """The entry a row of ``rapport.audit_entries`` holds, numbered ``seq`` after ``prev``."""
+    data = row["data"]
+    return Entry(
+        seq=seq,
+        at=row["at"].astimezone(UTC),
+        tenant_id=None if row["tenant_id"] is None else str(row["tenant_id"]),
+        actor=row["actor"],
+        action=row["action"],
+        entity=row["entity"],
+        record_id=row["record_id"],
+        data=json.loads(data) if isinstance(data, str) else data,
+        prev_hash=prev,
+    )

@@ -1,12 +1,15 @@
 """Signed checkpoints (tree heads): Ed25519 over the tree size, root hash and time.
 
-A checkpoint says "the log had ``size`` entries with Merkle root ``root`` at ``time``", signed
-with the audit signing key (RAPPORT_AUDIT_SIGNING_KEY, a generated one in the data dir in
-development). Anyone with the public key can check an inclusion proof against it without
-trusting the database; copies anchored elsewhere (RFC 3161 timestamp, an evidence-chain
-service) make rewriting history detectable even by someone who controls the database.
+A checkpoint says "the audit log of this tenant (or the operator log) had ``size`` entries with
+Merkle root ``root`` at ``time``", signed with the audit signing key (RAPPORT_AUDIT_SIGNING_KEY,
+a generated one in the data dir in development). Anyone with the public key can check an
+inclusion proof against it without trusting the database; copies anchored elsewhere (RFC 3161
+timestamp, an evidence-chain service) make rewriting history detectable even by someone who
+controls the database.
 
-Signed message: canonical JSON ``{"log":"rapport-audit","root":<hex>,"size":n,"time":<iso>}``.
+Signed message: canonical JSON
+``{"log":"rapport-audit","root":<hex>,"size":n,"tenant":<id or null>,"time":<iso>}``: the
+tenant is signed, so one log's checkpoint cannot pass for another's.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from rapport.audit.logs import LogId, log_where
 from rapport.audit.merkle import frontier_root
 from rapport.db.database import Connection
 from rapport.settings import Settings
@@ -41,11 +45,12 @@ __all__ = [
 ]
 
 
-def checkpoint_message(size: int, root: bytes, at: datetime) -> bytes:
+def checkpoint_message(tenant_id: LogId, size: int, root: bytes, at: datetime) -> bytes:
     body = {
         "log": "rapport-audit",
         "root": root.hex(),
         "size": size,
+        "tenant": tenant_id,
         "time": at.astimezone(UTC).isoformat(timespec="microseconds"),
     }
     return json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
@@ -58,6 +63,7 @@ def key_id(public: Ed25519PublicKey) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Checkpoint:
+    tenant_id: LogId
     size: int
     root: bytes
     at: datetime
@@ -65,7 +71,7 @@ class Checkpoint:
     signature: bytes
 
     def message(self) -> bytes:
-        return checkpoint_message(self.size, self.root, self.at)
+        return checkpoint_message(self.tenant_id, self.size, self.root, self.at)
 
 
 class CheckpointSigner:
@@ -84,9 +90,9 @@ class CheckpointSigner:
     def public_key_hex(self) -> str:
         return self.public.public_bytes(Encoding.Raw, PublicFormat.Raw).hex()
 
-    def sign(self, size: int, root: bytes, at: datetime) -> Checkpoint:
-        signature = self._private.sign(checkpoint_message(size, root, at))
-        return Checkpoint(size, root, at, self.key_id, signature)
+    def sign(self, tenant_id: LogId, size: int, root: bytes, at: datetime) -> Checkpoint:
+        signature = self._private.sign(checkpoint_message(tenant_id, size, root, at))
+        return Checkpoint(tenant_id, size, root, at, self.key_id, signature)
 
     def is_valid(self, checkpoint: Checkpoint) -> bool:
         if checkpoint.key_id != self.key_id:
@@ -105,13 +111,15 @@ def default_signer() -> CheckpointSigner:
 
 
 async def write_checkpoint(
-    conn: Connection, signer: CheckpointSigner, *, size: int, root: bytes
+    conn: Connection, signer: CheckpointSigner, tenant_id: LogId, *, size: int, root: bytes
 ) -> Checkpoint:
     at = await conn.fetchval("SELECT date_trunc('microseconds', clock_timestamp())")
-    checkpoint = signer.sign(size, root, at)
+    checkpoint = signer.sign(tenant_id, size, root, at)
     await conn.execute(
-        "INSERT INTO rapport.audit_checkpoints (tree_size, root_hash, at, key_id, signature) "
-        "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tree_size) DO NOTHING",
+        "INSERT INTO rapport.audit_checkpoints "
+        "(tenant_id, tree_size, root_hash, at, key_id, signature) "
+        "VALUES ($1::uuid, $2, $3, $4, $5, $6) ON CONFLICT (tenant_id, tree_size) DO NOTHING",
+        tenant_id,
         checkpoint.size,
         checkpoint.root,
         checkpoint.at,
@@ -121,32 +129,44 @@ async def write_checkpoint(
     return checkpoint
 
 
-async def write_current_checkpoint(conn: Connection, signer: CheckpointSigner) -> Checkpoint:
-    """A checkpoint of the log as it is now (``rapport audit checkpoint``); must run in a
-    transaction: it locks the head so no append slips between reading and signing."""
+async def write_current_checkpoint(
+    conn: Connection, signer: CheckpointSigner, tenant_id: LogId
+) -> Checkpoint:
+    """A checkpoint of ``tenant_id``'s log as it is now (``rapport audit checkpoint``); must run
+    in a transaction: it locks the log's head so no append slips between reading and signing.
+    A log without entries gets the empty tree's head (size 0)."""
     head = await conn.fetchrow(
-        "SELECT seq, frontier FROM rapport.audit_head WHERE singleton FOR UPDATE"
+        f"SELECT seq, frontier FROM rapport.audit_tenant_heads WHERE {log_where(tenant_id)} "
+        "FOR UPDATE",
+        tenant_id,
     )
-    if head is None:
-        raise RuntimeError("rapport.audit_head is missing: run the catalog migrations")
+    size = 0 if head is None else int(head["seq"])
     existing = await conn.fetchrow(
-        "SELECT * FROM rapport.audit_checkpoints WHERE tree_size = $1", head["seq"]
+        f"SELECT * FROM rapport.audit_checkpoints WHERE {log_where(tenant_id)} AND tree_size = $2",
+        tenant_id,
+        size,
     )
     if existing is not None:
         return _row(existing)
-    root = frontier_root([bytes(f) for f in head["frontier"]])
-    return await write_checkpoint(conn, signer, size=int(head["seq"]), root=root)
+    root = frontier_root([] if head is None else [bytes(f) for f in head["frontier"]])
+    return await write_checkpoint(conn, signer, tenant_id, size=size, root=root)
 
 
-async def load_checkpoints(conn: Connection) -> list[Checkpoint]:
-    rows = await conn.fetch("SELECT * FROM rapport.audit_checkpoints ORDER BY tree_size")
+async def load_checkpoints(conn: Connection, tenant_id: LogId) -> list[Checkpoint]:
+    rows = await conn.fetch(
+        f"SELECT * FROM rapport.audit_checkpoints WHERE {log_where(tenant_id)} ORDER BY tree_size",
+        tenant_id,
+    )
     return [_row(r) for r in rows]
 
 
-async def latest_checkpoint(conn: Connection, *, at_least: int = 0) -> Checkpoint | None:
+async def latest_checkpoint(
+    conn: Connection, tenant_id: LogId, *, at_least: int = 0
+) -> Checkpoint | None:
     row = await conn.fetchrow(
-        "SELECT * FROM rapport.audit_checkpoints WHERE tree_size >= $1 "
-        "ORDER BY tree_size DESC LIMIT 1",
+        f"SELECT * FROM rapport.audit_checkpoints WHERE {log_where(tenant_id)} "
+        "AND tree_size >= $2 ORDER BY tree_size DESC LIMIT 1",
+        tenant_id,
         at_least,
     )
     return None if row is None else _row(row)
@@ -154,6 +174,7 @@ async def latest_checkpoint(conn: Connection, *, at_least: int = 0) -> Checkpoin
 
 def _row(row: Record) -> Checkpoint:
     return Checkpoint(
+        tenant_id=None if row["tenant_id"] is None else str(row["tenant_id"]),
         size=int(row["tree_size"]),
         root=bytes(row["root_hash"]),
         at=row["at"],

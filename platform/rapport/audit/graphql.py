@@ -1,15 +1,16 @@
 """Audit queries of a tenant's API, for the audit admin (role ``audit_admin``) only.
 
-Entries are numbered per tenant (``seq`` = the tenant's ``tenant_seq``: 1, 2, 3… with no gaps
-from other tenants' activity); ``logSeq`` is the entry's place in the catalog-wide hash chain and
-Merkle tree, which its inclusion proof needs (leaf index ``logSeq - 1``).
+Each tenant has its own log (hash chain, Merkle tree, signed checkpoints): ``seq`` is the entry's
+number in it (1, 2, 3… with no gaps from other tenants' activity) and its leaf index + 1, and a
+checkpoint's ``treeSize`` counts this tenant's entries only; nothing here reveals another
+tenant's activity.
 
 - ``auditEntries(filter, first)``: the tenant's entries, newest first, filtered by action
   (exact or a dotted prefix such as ``record.``), actor, entity, record id, time range and
   ``beforeSeq`` (paging);
 - ``auditProof(seq)``: an RFC 6962 inclusion proof of one entry against the newest signed
   checkpoint that covers it — checkable offline with the checkpoint's public key;
-- ``auditCheckpoint``: the newest signed checkpoint.
+- ``auditCheckpoint``: the newest signed checkpoint of the tenant's log.
 
 Separation of duties (三员分立): the tenant admin is the audited party, so it cannot browse the
 evidence; the audit admin can read it and change nothing.
@@ -64,12 +65,8 @@ def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
                 "seq": GraphQLField(
                     GraphQLNonNull(GraphQLInt),
                     resolve=_key("tenant_seq"),
-                    description="The entry's number in this tenant's log (no gaps).",
-                ),
-                "logSeq": GraphQLField(
-                    GraphQLNonNull(GraphQLInt),
-                    resolve=_key("seq"),
-                    description="The entry's place in the signed log (leaf logSeq - 1).",
+                    description="The entry's number in this tenant's log, no gaps "
+                    "(Merkle leaf seq - 1).",
                 ),
                 "at": GraphQLField(GraphQLNonNull(DATETIME), resolve=_key("at")),
                 "actor": GraphQLField(GraphQLString, resolve=_key("actor")),
@@ -100,7 +97,7 @@ def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
                     GraphQLNonNull(GraphQLString), description="The exact bytes signed."
                 ),
             },
-            description="A signed tree head (Ed25519, hex).",
+            description="A signed tree head of this tenant's log (Ed25519, hex).",
         ),
         origin="kernel",
     )
@@ -109,9 +106,6 @@ def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
             "AuditProof",
             {
                 "seq": GraphQLField(GraphQLNonNull(GraphQLInt)),
-                "logSeq": GraphQLField(
-                    GraphQLNonNull(GraphQLInt), description="Leaf index + 1 in the signed tree."
-                ),
                 "leafHash": GraphQLField(GraphQLNonNull(GraphQLString)),
                 "path": GraphQLField(
                     GraphQLNonNull(GraphQLList(GraphQLNonNull(GraphQLString))),
@@ -159,7 +153,7 @@ def contribute_audit(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
             "auditCheckpoint": GraphQLField(
                 checkpoint,
                 resolve=_checkpoint,
-                description="The newest signed checkpoint.",
+                description="The newest signed checkpoint of this tenant's log.",
             ),
         }
     )
@@ -229,36 +223,37 @@ def _checkpoint_json(checkpoint: Checkpoint) -> dict[str, Any]:
 
 async def _proof(_root: object, info: Info, seq: int) -> dict[str, Any]:
     context = _context(info)
+    tenant_id = context.api.tenant.id
     async with context.db.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT seq, leaf_hash FROM rapport.audit_entries "
-            "WHERE tenant_seq = $1 AND tenant_id = $2::uuid",
+        leaf = await conn.fetchval(
+            "SELECT leaf_hash FROM rapport.audit_entries "
+            "WHERE tenant_id = $1::uuid AND tenant_seq = $2",
+            tenant_id,
             seq,
-            context.api.tenant.id,
         )
-        if row is None:
+        if leaf is None:
             raise NotFound(f"The audit log of this tenant has no entry {seq}.", path=("seq",))
-        log_seq, leaf = int(row["seq"]), bytes(row["leaf_hash"])
-        checkpoint = await latest_checkpoint(conn, at_least=log_seq)
+        checkpoint = await latest_checkpoint(conn, tenant_id, at_least=seq)
         if checkpoint is None:
             raise NotFound(
                 f"No signed checkpoint covers entry {seq} yet.",
                 hint="Checkpoints are signed every RAPPORT_AUDIT_CHECKPOINT_INTERVAL entries; "
                 "an operator can sign one now with `rapport audit checkpoint`.",
             )
-        # O(n) in the checkpoint size: the leaves are read once per proof.
+        # O(n) in the checkpoint size: the tenant's leaves are read once per proof.
         leaves = [
             bytes(r["leaf_hash"])
             for r in await conn.fetch(
-                "SELECT leaf_hash FROM rapport.audit_entries WHERE seq <= $1 ORDER BY seq",
+                "SELECT leaf_hash FROM rapport.audit_entries "
+                "WHERE tenant_id = $1::uuid AND tenant_seq <= $2 ORDER BY tenant_seq",
+                tenant_id,
                 checkpoint.size,
             )
         ]
     return {
         "seq": seq,
-        "logSeq": log_seq,
-        "leafHash": leaf.hex(),
-        "path": [h.hex() for h in inclusion_proof(log_seq - 1, leaves)],
+        "leafHash": bytes(leaf).hex(),
+        "path": [h.hex() for h in inclusion_proof(seq - 1, leaves)],
         "checkpoint": _checkpoint_json(checkpoint),
     }
 
@@ -266,5 +261,5 @@ async def _proof(_root: object, info: Info, seq: int) -> dict[str, Any]:
 async def _checkpoint(_root: object, info: Info) -> dict[str, Any] | None:
     context = _context(info)
     async with context.db.acquire() as conn:
-        checkpoint = await latest_checkpoint(conn)
+        checkpoint = await latest_checkpoint(conn, context.api.tenant.id)
     return None if checkpoint is None else _checkpoint_json(checkpoint)

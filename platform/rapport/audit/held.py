@@ -9,9 +9,10 @@ number of its entry, next to a login entry of the same minute, would name the su
 - :func:`release_held` (the daily cron job ``audit.release``) appends every entry held on
   a day before today to the log in a random order (``secrets.SystemRandom``), each with
   ``at`` = midnight UTC of its day, in one transaction that also deletes them from the holding
-  table. The entries of one day get consecutive sequence numbers after whatever was logged
-  before the release, so their numbers say nothing about when, or in which order, they were
-  written. The log's hash chain and checkpoints cover them like any other entry.
+  table. Each tenant's entries of one day get consecutive numbers in that tenant's log after
+  whatever it logged before the release, so their numbers say nothing about when, or in which
+  order, they were written. The tenant log's hash chain and checkpoints cover them like any
+  other entry.
 
 The price: an anonymous write shows in the log the day after it happened.
 """
@@ -67,6 +68,9 @@ async def release_held(db: Database, *, today: dt.date | None = None) -> int:
         )
         shuffled = list(rows)
         secrets.SystemRandom().shuffle(shuffled)
+        # Stable: random within a tenant, tenants in a fixed order so two transactions that
+        # append to several logs take the logs' head locks in the same order.
+        shuffled.sort(key=lambda row: row["tenant_id"])
         for row in shuffled:
             data = row["data"]
             await append_entry(

@@ -1,22 +1,20 @@
-"""Appending to the audit log: one entry, in the caller's transaction.
+"""Appending to the audit log: one entry, in the caller's transaction, to its tenant's log.
 
-Ordering. Every append locks the single row of ``rapport.audit_head`` (``UPDATE … RETURNING``)
-and holds that lock until its transaction ends. So appends are serialized catalog-wide:
-sequence order is commit order, a rolled-back transaction gives its number back (no gaps), and
-the previous leaf hash and the Merkle frontier come from that row instead of a scan. The cost:
-two audited transactions cannot commit concurrently once both have appended — the lock is held
-from the append (the last statement of a write, see ``AuditParticipant``) to the commit.
-Measured throughput is in the report; a sequence object would allow concurrency but gives gaps
-and an order that differs from commit order, which a Merkle tree cannot tolerate.
+Logs. Every tenant has its own log — hash chain, RFC 6962 Merkle tree, signed checkpoints —
+and catalog-level events without a tenant (operator acts) have one more, the operator log
+(``tenant_id`` NULL). An entry's number (``tenant_seq``) is its place in its log, 1, 2, 3…; its
+hash covers that number and the tenant (rapport.audit.canonical). ``seq`` is only the row's
+storage id (a sequence: insertion order, gaps possible, never hashed nor shown to tenants).
+
+Ordering. Every append locks its log's row of ``rapport.audit_tenant_heads`` (an upsert, so a
+log's first entry creates it) and holds that lock until its transaction ends. So appends to
+one log are serialized: number order is commit order, a rolled-back transaction gives its
+number back (no gaps), and the previous leaf hash and the Merkle frontier come from that row
+instead of a scan. Appends to different logs share no lock: tenants commit concurrently.
 
 Time comes from the database's ``clock_timestamp()`` taken under the lock, so time never runs
-backwards along the sequence — except for entries given their own ``at``: the anonymous
-entries released once a day by :mod:`rapport.audit.held` carry the day of their write.
-
-Per-tenant numbering. A tenant's entry also gets ``tenant_seq``, the next number of that
-tenant's row in ``rapport.audit_tenant_heads`` (locked in the same transaction): its audit admin
-sees 1, 2, 3… with no gap where another tenant's event was logged. Platform entries (no tenant)
-have none. The hash chain and the Merkle tree still run over the catalog-wide ``seq``.
+backwards along a log — except for entries given their own ``at``: the anonymous entries
+released once a day by :mod:`rapport.audit.held` carry the day of their write.
 """
 
 from __future__ import annotations
@@ -28,34 +26,29 @@ from typing import Any
 
 from rapport.audit.canonical import Entry, plain
 from rapport.audit.checkpoints import CheckpointSigner, default_signer, write_checkpoint
+from rapport.audit.logs import log_where
 from rapport.audit.merkle import extend_frontier, frontier_root
 from rapport.db.database import Connection
 
 __all__ = ["append_entry"]
 
 _HEAD = """
-UPDATE rapport.audit_head SET seq = seq + 1
-WHERE singleton
-RETURNING seq, leaf_hash, frontier, date_trunc('microseconds', clock_timestamp()) AS at
+INSERT INTO rapport.audit_tenant_heads AS h (tenant_id, seq) VALUES ($1::uuid, 1)
+ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + 1
+RETURNING seq, leaf_hash, frontier, legacy, date_trunc('microseconds', clock_timestamp()) AS at
 """
 
-# One round trip: the tenant's next number, the entry, and the head's new hash and frontier
-# (the head row is locked; the tenant's head row is locked by the upsert).
+# One round trip: the entry, and its log head's new hash and frontier (locked by _HEAD).
 _INSERT = """
-WITH tenant_head AS (
-    INSERT INTO rapport.audit_tenant_heads AS h (tenant_id, seq)
-    SELECT $3::uuid, 1 WHERE $3::uuid IS NOT NULL
-    ON CONFLICT (tenant_id) DO UPDATE SET seq = h.seq + 1
-    RETURNING seq
-), entry AS (
+WITH entry AS (
     INSERT INTO rapport.audit_entries
-        (seq, at, tenant_id, actor, action, entity, record_id, data, prev_hash, leaf_hash,
-         tenant_seq)
-    VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8::text::jsonb, $9, $10,
-            (SELECT seq FROM tenant_head))
+        (tenant_seq, at, tenant_id, actor, action, entity, record_id, data, prev_hash, leaf_hash)
+    VALUES ($2, $3, $1::uuid, $4, $5, $6, $7, $8::text::jsonb, $9, $10)
 )
-UPDATE rapport.audit_head SET leaf_hash = $10, frontier = $11 WHERE singleton
+UPDATE rapport.audit_tenant_heads SET leaf_hash = $10, frontier = $11 WHERE {log}
 """
+_INSERT_TENANT = _INSERT.format(log=log_where("tenant"))
+_INSERT_OPERATOR = _INSERT.format(log=log_where(None))
 
 
 async def append_entry(
@@ -70,20 +63,22 @@ async def append_entry(
     signer: CheckpointSigner | None = None,
     at: datetime | None = None,
 ) -> int:
-    """Append one entry in the caller's transaction; its sequence number.
+    """Append one entry to ``tenant_id``'s log (None: the operator log) in the caller's
+    transaction; its number in that log.
 
-    When the new size is a multiple of the signer's interval (RAPPORT_AUDIT_CHECKPOINT_INTERVAL),
-    a signed checkpoint is written in the same transaction. ``signer`` defaults to the one
+    When the log's new size is a multiple of the signer's interval
+    (RAPPORT_AUDIT_CHECKPOINT_INTERVAL), a signed checkpoint of that log is written in the same
+    transaction. ``signer`` defaults to the one
     built from the process settings. ``at`` (aware) replaces the clock time (held anonymous
     entries: their day).
     """
-    head = await conn.fetchrow(_HEAD)
-    if head is None:
-        raise RuntimeError("rapport.audit_head is missing: run the catalog migrations")
+    tenant_id = None if tenant_id is None else str(tenant_id)
+    head = await conn.fetchrow(_HEAD, tenant_id)
+    assert head is not None  # an upsert always returns its row
     entry = Entry(
         seq=int(head["seq"]),
         at=(head["at"] if at is None else at).astimezone(UTC),
-        tenant_id=None if tenant_id is None else str(tenant_id),
+        tenant_id=tenant_id,
         actor=actor,
         action=action,
         entity=entity,
@@ -92,12 +87,17 @@ async def append_entry(
         prev_hash=bytes(head["leaf_hash"]),
     )
     leaf = entry.leaf_hash()
-    frontier = extend_frontier([bytes(f) for f in head["frontier"]], entry.seq - 1, leaf)
+    # A log not yet re-chained since migration 0011 has no frontier: rapport.audit.rechain
+    # recomputes its hashes and checkpoints, this entry's included.
+    legacy = bool(head["legacy"])
+    frontier = (
+        [] if legacy else extend_frontier([bytes(f) for f in head["frontier"]], entry.seq - 1, leaf)
+    )
     await conn.execute(
-        _INSERT,
+        _INSERT_OPERATOR if tenant_id is None else _INSERT_TENANT,
+        entry.tenant_id,
         entry.seq,
         entry.at,
-        entry.tenant_id,
         entry.actor,
         entry.action,
         entry.entity,
@@ -108,8 +108,10 @@ async def append_entry(
         frontier,
     )
     signer = signer or default_signer()
-    if entry.seq % signer.interval == 0:
-        await write_checkpoint(conn, signer, size=entry.seq, root=frontier_root(frontier))
+    if entry.seq % signer.interval == 0 and not legacy:
+        await write_checkpoint(
+            conn, signer, tenant_id, size=entry.seq, root=frontier_root(frontier)
+        )
     return entry.seq
 
 

@@ -4,11 +4,10 @@ The entry (action ``record.create|update|delete``) names the entity and record a
 fields that changed, each as ``{"before": …, "after": …}``, plus the write path (``via``). A
 sensitive field's values appear only as ``hmac-sha256:<hex>``: a keyed hash (the key derived
 from the tenant's first data key), so the log never holds plaintext and a reader of the log
-cannot guess a salary by hashing candidates, while someone holding the key can confirm a
-claimed value. The entry is appended in the write's transaction, last, so it holds the log's
-head lock for as short a time as possible (see ``rapport.audit.log``). Entries of anonymous
-writes (``via="anonymous"``) have no actor and are held until the day is over
-(``rapport.audit.held``).
+cannot guess a salary by hashing candidates, while someone holding the key can confirm a claimed
+value. The entry is appended in the write's transaction, last, so it holds its tenant log's head
+lock for as short a time as possible (see ``rapport.audit.log``). Entries of anonymous writes
+(``via="anonymous"``) have no actor and are held until the day is over (``rapport.audit.held``).
 """
 
 from __future__ import annotations

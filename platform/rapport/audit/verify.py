@@ -1,8 +1,11 @@
-"""Verifying the audit log: recompute every hash, walk the chain, check signed checkpoints.
+"""Verifying the audit logs: recompute every hash, walk each chain, check signed checkpoints.
 
-The hash chain names the FIRST bad entry cheaply (one pass, in sequence order); the signed
-checkpoints catch what a chain alone cannot — somebody who rewrites entries and every hash after
-them, or who truncates the tail and the head row together. Kinds of damage:
+Every log is checked on its own (a tenant's, or the operator log): its entries in the order of
+their numbers, its head row and its own checkpoints. The hash chain names the FIRST bad entry of
+a log cheaply (one pass, in number order); the signed checkpoints catch what a chain alone
+cannot — somebody who rewrites entries and every hash after them, or who truncates the tail and
+the head row together.
+Kinds of damage:
 
 - ``edited``: the stored columns no longer hash to the entry's leaf hash, or the entry was
   rewritten together with its hash (the next entry links to a different hash);
@@ -12,20 +15,24 @@ them, or who truncates the tail and the head row together. Kinds of damage:
   beyond the head);
 - ``reordered``: the entry is intact but stored at another sequence number than it was
   written with (e.g. two entries swapped);
-- ``checkpoint``: a checkpoint's signature is forged, or its root does not match the entries.
+- ``checkpoint``: a checkpoint's signature is forged, or its root does not match the entries;
+- ``legacy``: the log still has the catalog-wide chain's hashes (rapport.audit.rechain has not
+  run since migration 0011).
+
+An entry moved to another tenant's log shows as ``edited`` there (its hash covers the tenant)
+and as ``deleted`` in the log it left.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC
 
 from asyncpg import Record
 
-from rapport.audit.canonical import Entry
+from rapport.audit.canonical import Entry, stored_entry
 from rapport.audit.checkpoints import CheckpointSigner, load_checkpoints
+from rapport.audit.logs import LogId, log_label, log_where
 from rapport.audit.merkle import root
 from rapport.db.database import Connection
 
@@ -36,19 +43,21 @@ _ZERO = bytes(32)
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    seq: int
-    kind: str  # edited | deleted | inserted | reordered | checkpoint
+    seq: int  # the entry's number in its log
+    kind: str  # edited | deleted | inserted | reordered | checkpoint | legacy
     detail: str
+    tenant_id: LogId = None
 
     def __str__(self) -> str:
-        return f"entry {self.seq}: {self.kind}: {self.detail}"
+        return f"{log_label(self.tenant_id)} log, entry {self.seq}: {self.kind}: {self.detail}"
 
 
 @dataclass(frozen=True, slots=True)
 class Report:
+    logs: int
     entries: int
     checkpoints: int
-    problems: tuple[Problem, ...]
+    problems: tuple[Problem, ...]  # by log, then by entry number
 
     @property
     def intact(self) -> bool:
@@ -56,7 +65,14 @@ class Report:
 
     @property
     def first(self) -> Problem | None:
-        return min(self.problems, key=lambda p: p.seq) if self.problems else None
+        return self.problems[0] if self.problems else None
+
+    def first_per_log(self) -> tuple[Problem, ...]:
+        """The first damaged entry of each damaged log."""
+        seen: dict[LogId, Problem] = {}
+        for problem in self.problems:
+            seen.setdefault(problem.tenant_id, problem)
+        return tuple(seen.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,32 +86,57 @@ class _Stored:
 
 
 def _stored(row: Record) -> _Stored:
-    data = row["data"]
-    entry = Entry(
-        seq=int(row["seq"]),
-        at=row["at"].astimezone(UTC),
-        tenant_id=None if row["tenant_id"] is None else str(row["tenant_id"]),
-        actor=row["actor"],
-        action=row["action"],
-        entity=row["entity"],
-        record_id=row["record_id"],
-        data=json.loads(data) if isinstance(data, str) else data,
-        prev_hash=bytes(row["prev_hash"]),
-    )
+    entry = stored_entry(row, seq=int(row["tenant_seq"]), prev=bytes(row["prev_hash"]))
     return _Stored(entry, bytes(row["leaf_hash"]))
 
 
 async def verify_log(
-    conn: Connection, signer: CheckpointSigner, *, tenant_id: str | None = None
+    conn: Connection, signer: CheckpointSigner, *, tenant_ids: Iterable[LogId] | None = None
 ) -> Report:
-    """Check the whole log (the chain spans all tenants); with ``tenant_id``, report only the
-    problems in that tenant's entries or in entries nobody can attribute (missing ones)."""
+    """Check every log, or only the logs of ``tenant_ids`` (None in it: the operator log)."""
+    logs = list(tenant_ids) if tenant_ids is not None else await _every_log(conn)
+    entries = checkpoints = 0
+    problems: list[Problem] = []
+    for tenant_id in logs:
+        counted, signed, found = await _verify_one(conn, signer, tenant_id)
+        entries += counted
+        checkpoints += signed
+        problems += [replace(p, tenant_id=tenant_id) for p in sorted(found, key=lambda p: p.seq)]
+    return Report(len(logs), entries, checkpoints, tuple(problems))
+
+
+async def _every_log(conn: Connection) -> list[LogId]:
+    # A log may survive only as a head row or a checkpoint when its entries were deleted.
+    rows = await conn.fetch(
+        "SELECT tenant_id::text AS tenant_id FROM rapport.audit_entries "
+        "UNION SELECT tenant_id::text FROM rapport.audit_tenant_heads "
+        "UNION SELECT tenant_id::text FROM rapport.audit_checkpoints "
+        "ORDER BY tenant_id NULLS FIRST"
+    )
+    return [r["tenant_id"] for r in rows]
+
+
+async def _verify_one(
+    conn: Connection, signer: CheckpointSigner, tenant_id: LogId
+) -> tuple[int, int, list[Problem]]:
+    where = log_where(tenant_id)
     rows = [
-        _stored(r) for r in await conn.fetch("SELECT * FROM rapport.audit_entries ORDER BY seq")
+        _stored(r)
+        for r in await conn.fetch(
+            f"SELECT * FROM rapport.audit_entries WHERE {where} ORDER BY tenant_seq", tenant_id
+        )
     ]
-    head = await conn.fetchval("SELECT seq FROM rapport.audit_head WHERE singleton")
-    problems = _chain_problems(rows, int(head or 0))
-    checkpoints = await load_checkpoints(conn)
+    head = await conn.fetchrow(
+        f"SELECT seq, legacy FROM rapport.audit_tenant_heads WHERE {where}", tenant_id
+    )
+    checkpoints = await load_checkpoints(conn, tenant_id)
+    if head is not None and head["legacy"]:
+        legacy = (
+            "the log still has the catalog-wide chain's hashes; starting the app or running "
+            "`rapport audit` re-chains it"
+        )
+        return len(rows), len(checkpoints), [Problem(1, "legacy", legacy)]
+    problems = _chain_problems(rows, 0 if head is None else int(head["seq"]))
     leaves = [r.leaf for r in rows]
     intact_prefix = _intact_prefix(rows, problems)
     for checkpoint in checkpoints:
@@ -128,10 +169,7 @@ async def verify_log(
                     "checkpoint of that size: the log was rewritten with recomputed hashes",
                 )
             )
-    if tenant_id is not None:
-        by_seq = {r.seq: r.entry.tenant_id for r in rows}
-        problems = [p for p in problems if by_seq.get(p.seq, tenant_id) == tenant_id]
-    return Report(len(rows), len(checkpoints), tuple(sorted(problems, key=lambda p: p.seq)))
+    return len(rows), len(checkpoints), problems
 
 
 def _intact_prefix(rows: Sequence[_Stored], problems: Sequence[Problem]) -> int:

@@ -135,7 +135,7 @@ async def test_the_audit_log_gives_no_timing_join(tenant: tuple[Database, str]) 
     # given
     db, slug = tenant
     writer = await _writer(db, slug)
-    before = await db.fetchval("SELECT seq FROM rapport.audit_head")
+    before = await _log_size(db, writer.tenant.id)
 
     # when
     async with db.transaction() as conn:
@@ -162,8 +162,8 @@ async def test_the_audit_log_gives_no_timing_join(tenant: tuple[Database, str]) 
     for table, row in mentioning:
         assert row.get("actor") is None, table
         assert (row.get("payload") or {}).get("actor") is None, table
-    # and the entry waits outside the log: the sequence did not move
-    assert await db.fetchval("SELECT seq FROM rapport.audit_head") == before
+    # and the entry waits outside the log: the tenant's log did not grow
+    assert await _log_size(db, writer.tenant.id) == before
     assert not await db.fetchval(
         "SELECT count(*) FROM rapport.audit_entries WHERE record_id = $1", complaint_id
     )
@@ -182,21 +182,23 @@ async def test_held_entries_join_the_log_the_next_day_in_random_order(
             )
     held = await db.fetch("SELECT record_id FROM rapport.audit_held WHERE day = current_date")
     held_ids = {r["record_id"] for r in held}
-    before = await db.fetchval("SELECT seq FROM rapport.audit_head")
+    before = await _log_size(db, writer.tenant.id)
 
     # when the daily job runs today (nothing is due) and tomorrow
     today = dt.datetime.now(dt.UTC).date()
     assert await release_held(db, today=today) == 0
     released = await release_held(db, today=today + dt.timedelta(days=1))
 
-    # then every held entry is in the log, at the day's midnight, without an actor, right
-    # after what was logged before, and the holding table is empty
+    # then every held entry is in the tenant's log, at the day's midnight, without an actor,
+    # right after what it logged before, and the holding table is empty
     assert released >= len(held_ids) >= 6
     entries = await db.fetch(
-        "SELECT seq, at, actor, action, record_id, data FROM rapport.audit_entries "
-        "WHERE seq > $1 ORDER BY seq",
+        "SELECT tenant_seq, at, actor, action, record_id, data FROM rapport.audit_entries "
+        "WHERE tenant_id = $1::uuid AND tenant_seq > $2 ORDER BY tenant_seq",
+        writer.tenant.id,
         before,
     )
+    assert [e["tenant_seq"] for e in entries] == list(range(before + 1, before + released + 1))
     assert len(entries) == released
     assert held_ids <= {e["record_id"] for e in entries}
     midnight = dt.datetime.combine(today, dt.time(), dt.UTC)
@@ -207,6 +209,13 @@ async def test_held_entries_join_the_log_the_next_day_in_random_order(
     async with db.acquire() as conn:
         report = await verify_log(conn, default_signer())
     assert report.intact, report.problems
+
+
+async def _log_size(db: Database, tenant_id: str) -> int:
+    size = await db.fetchval(
+        "SELECT seq FROM rapport.audit_tenant_heads WHERE tenant_id = $1::uuid", tenant_id
+    )
+    return int(size or 0)
 
 
 def _about(text: str, record_id: str) -> bool:
