@@ -33,13 +33,13 @@ import asyncpg
 import redis
 from tests.databases import with_database
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.metadata.lifecycle import load_published
 from rapport.metadata.tenants import create_tenant
 from rapport.notify.webhooks import create_subscription
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -30,13 +30,13 @@ from tests.databases import with_database
 from tests.live_server import LiveServer, server_settings
 from tests.workflow.world import documents
 
-from rapport.auth.principal import Principal
 from rapport.auth.tokens import issue_token
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 from rapport.workflow.sla import sweep_sla
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.crypto.fields import FieldSealer
 from rapport.crypto.keys import default_keyring
@@ -32,6 +31,7 @@ from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.documents import read_folder
 from rapport.metadata.ir import Model
 from rapport.naming import qualified, quote_ident
+from rapport.principal import Principal
 from rapport.sql.ddl import create_model_ddl
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "metadata"

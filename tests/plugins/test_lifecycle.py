@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from rapport_org import plugin as org_plugin
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -26,6 +25,7 @@ from rapport.naming import qualified
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install, installed, uninstall, upgrade
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.writer import RecordWriter
 from tests.db.fingerprint import schema_fingerprint
 from tests.plugins.fixtures import V1, V2, V2_BROKEN

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.db.catalog import migrate
 from rapport.db.database import Connection, Database
 from rapport.errors import Forbidden, NotFound, ValidationFailed
 from rapport.metadata.documents import read_folder
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 from rapport.records.change import Action, Change, PendingChange, WriteParticipant
 from rapport.records.writer import RecordWriter
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -17,6 +16,7 @@ from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 from rapport.workflow.context import WorkflowContext
 from tests.workflow.world import documents

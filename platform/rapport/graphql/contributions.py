@@ -22,12 +22,12 @@ from typing import TYPE_CHECKING, Protocol
 
 from graphql import GraphQLField
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import Model
+from rapport.principal import Principal
 
 if TYPE_CHECKING:
     from rapport.records.writer import RecordWriter

@@ -40,7 +40,6 @@ from rapport.auth.permissions.attributes import (
     AttributeProvider,
     PrincipalAttributes,
 )
-from rapport.auth.principal import Principal
 from rapport.capability import Kernel
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
@@ -63,6 +62,7 @@ from rapport.graphql.schema_builder import build_schema
 from rapport.graphql.types.roles import ROLE, MutationRoot
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.validation import Validators
+from rapport.principal import Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.writer import RecordWriter
 from rapport.settings import GraphQLLimitSettings

@@ -31,7 +31,6 @@ from rapport.auth.permissions.attributes import (
     AttributeProvider,
     user_variables,
 )
-from rapport.auth.principal import Principal
 from rapport.crypto.reading import SensitiveReads, contains_sealed, open_sealed
 from rapport.db.database import Connection, Database
 from rapport.errors import BadRequest, RapportError
@@ -46,6 +45,7 @@ from rapport.graphql.operation import (
 )
 from rapport.graphql.prepared import PreparedDocument
 from rapport.graphql.request import ExecutionOutcome
+from rapport.principal import Principal
 from rapport.sql import plan
 from rapport.sql.params import WRITTEN
 from rapport.sql.query import Statement, compile_root, expression_variables

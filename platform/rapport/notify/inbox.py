@@ -14,13 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.errors import FieldError, ValidationFailed
 from rapport.jobs.outbox import enqueue
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.writer import RecordWriter
 

@@ -30,7 +30,6 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import Queryable, Tenant, get_tenant, lock_tenant
 from rapport.errors import ConstraintViolation, NotFound, ValidationFailed
@@ -44,6 +43,7 @@ from rapport.plugins.loader import installed_registry
 from rapport.plugins.registry import LoadedPlugin, Registry
 from rapport.plugins.spec import UpgradeContext
 from rapport.plugins.subscriptions import check_allowed
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.writer import RecordWriter
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rapport.auth.principal import Principal
 from rapport.crypto.fields import FieldSealer
 from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.db.database import Connection
@@ -23,6 +22,7 @@ from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import EntityDef
 from rapport.metadata.validation import Validators
 from rapport.naming import qualified, quote_ident
+from rapport.principal import Principal
 from rapport.records.change import Action, Change, PendingChange, WriteParticipant
 from rapport.records.rows import load_records, parse_id
 from rapport.sql import mutations

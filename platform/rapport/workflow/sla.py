@@ -18,7 +18,6 @@ from typing import Any
 
 import asyncpg
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import RapportError
@@ -26,6 +25,7 @@ from rapport.jobs.context import CronContext
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import freeze_json
 from rapport.metadata.lifecycle import load_published
+from rapport.principal import Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.rows import load_records, parse_id
 from rapport.records.writer import RecordWriter

@@ -16,7 +16,6 @@ from rapport_org import plugin as org_plugin
 from rapport.audit.checkpoints import default_signer
 from rapport.audit.held import release_held
 from rapport.audit.verify import verify_log
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -28,6 +27,7 @@ from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.writer import RecordWriter
 
 REGISTRY = build_registry([org_plugin, complaints_plugin])

@@ -10,7 +10,6 @@ from rapport_complaints import plugin as complaints_plugin
 from rapport_complaints.files import LocalFileStore, attach_evidence
 from rapport_org import plugin as org_plugin
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -20,6 +19,7 @@ from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.writer import RecordWriter
 
 REGISTRY = build_registry([org_plugin, complaints_plugin])

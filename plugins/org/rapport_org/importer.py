@@ -27,13 +27,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
 from rapport.db.database import Connection, Database
 from rapport.errors import FieldError, RapportError, ValidationFailed
 from rapport.metadata.ir import EntityDef, FieldDef, FieldKind
 from rapport.metadata.lifecycle import load_published
 from rapport.naming import qualified
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.rows import load_records
 from rapport.records.writer import RecordWriter
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -38,6 +37,7 @@ from rapport.metadata.bundle import TenantMetadata, compile_tenant
 from rapport.metadata.documents import Document, documents_from_json
 from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified, quote_ident
+from rapport.principal import Principal
 from rapport.sql.ddl import create_model_ddl
 
 SCHEMA = "tenant_perm"
