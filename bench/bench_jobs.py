@@ -34,6 +34,7 @@ import redis
 from tests.databases import with_database
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.metadata.lifecycle import load_published
@@ -134,7 +135,9 @@ async def main(pending: int, events: int) -> None:
                 target=lambda: [None for _ in worker.stdout or ()], daemon=True
             ).start()
             tenant_, metadata = await load_published(db, "bench")
-            writer = RecordWriter(tenant_, metadata, participants=KERNEL.participants)
+            writer = RecordWriter(
+                tenant_, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+            )
             task = metadata.model.entity("core/task")
             principal = Principal(tenant="bench", subject="bench", roles=frozenset({"admin"}))
             delays: list[float] = []

@@ -9,6 +9,7 @@ import pytest
 from rapport_org import plugin as org_plugin
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import (
@@ -59,7 +60,9 @@ async def _tables(db: Database, slug: str) -> set[str]:
 
 async def _people(db: Database, slug: str, names: list[tuple[str, str]]) -> None:
     tenant, metadata = await metadata_lifecycle.load_published(db, slug)
-    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    writer = RecordWriter(
+        tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
     entity = metadata.model.entity("tplug/person")
     admin = Principal(tenant=slug, subject="u1", roles=frozenset({ADMIN_ROLE}))
     async with db.transaction() as conn:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Connection, Database
 from rapport.errors import Forbidden, NotFound, ValidationFailed
@@ -50,7 +51,10 @@ async def writer(database: Database) -> AsyncIterator[tuple[RecordWriter, Record
     await publish(database, "writes", read_folder(FIXTURES), actor="test")
     tenant, metadata = await load_published(database, "writes")
     recorder = Recorder()
-    yield RecordWriter(tenant, metadata, participants=[recorder]), recorder
+    yield (
+        RecordWriter(tenant, metadata, participants=[recorder], sealers=KeyRingSealers()),
+        recorder,
+    )
 
 
 async def test_participants_see_and_adjust_each_change(

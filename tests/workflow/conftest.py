@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
@@ -49,7 +50,7 @@ def context_for(
     return WorkflowContext(
         tenant,
         metadata,
-        RecordWriter(tenant, metadata, participants=KERNEL.participants),
+        RecordWriter(tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()),
         principal(tenant, subject, *roles),
         now,
     )

@@ -30,9 +30,10 @@ from rapport.metadata.ir import Model
 from rapport.principal import Principal
 
 if TYPE_CHECKING:
+    from rapport.records.change import WriteParticipant
     from rapport.records.writer import RecordWriter
 
-__all__ = ["Contribution", "Contributor", "RequestContext", "TenantView"]
+__all__ = ["Contribution", "Contributor", "KernelParts", "RequestContext", "TenantView"]
 
 
 def _empty() -> Mapping[str, GraphQLField]:
@@ -78,3 +79,14 @@ class RequestContext:
     @property
     def metadata(self) -> TenantMetadata:
         return self.api.metadata
+
+
+class KernelParts(Protocol):
+    """What a tenant API takes of the kernel (``rapport.capability.Kernel`` has them): the
+    GraphQL core is handed these by the composition root and imports no capability."""
+
+    @property
+    def contributors(self) -> tuple[Contributor, ...]: ...
+
+    @property
+    def participants(self) -> tuple[WriteParticipant, ...]: ...

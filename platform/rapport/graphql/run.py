@@ -32,6 +32,7 @@ from rapport.auth.permissions.attributes import (
     user_variables,
 )
 from rapport.crypto.reading import SensitiveReads, contains_sealed, open_sealed
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection, Database
 from rapport.errors import BadRequest, RapportError
 from rapport.graphql.contributions import RequestContext, TenantView
@@ -64,6 +65,9 @@ class ApiView(TenantView, Protocol):
 
     @property
     def schema(self) -> GraphQLSchema: ...
+
+    @property
+    def sealers(self) -> KeyRingSealers: ...
 
 
 class Run:
@@ -143,7 +147,7 @@ class Run:
         """``text`` with its sensitive values decrypted (only when it holds any)."""
         if not contains_sealed(text):
             return text
-        keyring = self.api.writer.keyring
+        keyring = self.api.sealers.keyring
         return await open_sealed(conn, keyring, self.api.tenant.id, text, self.sensitive)
 
     async def _read(self, conn: Connection, read: Read) -> bytes:

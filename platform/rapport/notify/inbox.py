@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.errors import FieldError, ValidationFailed
@@ -69,7 +70,7 @@ async def notify(
         )
     if "in_app" in channels:
         tenant, compiled = metadata or await _load(conn, tenant_id)
-        writer = RecordWriter(tenant, compiled, participants=participants)
+        writer = RecordWriter(tenant, compiled, participants=participants, sealers=KeyRingSealers())
         entity = compiled.model.entity(ENTITY)
         inputs = [{"recipient": r, "title": title, "body": body, "link": link} for r in targets]
         await writer.create_many(

@@ -18,6 +18,7 @@ from typing import Any
 
 import asyncpg
 
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import RapportError
@@ -125,7 +126,7 @@ def _make_context(
     participants: Sequence[WriteParticipant],
 ) -> WorkflowContext:
     principal = Principal(tenant=tenant.slug, subject=SWEEP_SUBJECT, roles=frozenset({"admin"}))
-    writer = RecordWriter(tenant, metadata, participants=participants)
+    writer = RecordWriter(tenant, metadata, participants=participants, sealers=KeyRingSealers())
     return WorkflowContext(tenant, metadata, writer, principal, now)
 
 

@@ -17,6 +17,7 @@ from rapport.audit.checkpoints import default_signer
 from rapport.audit.held import release_held
 from rapport.audit.verify import verify_log
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import NotFound, ValidationFailed
@@ -56,7 +57,9 @@ async def tenant(database: Database) -> AsyncIterator[tuple[Database, str]]:
 
 async def _writer(db: Database, slug: str) -> RecordWriter:
     tenant, metadata = await load_published(db, slug)
-    return RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    return RecordWriter(
+        tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
 
 
 async def _readable_rows(db: Database, slug: str, tenant_id: str) -> list[tuple[str, str]]:

@@ -11,6 +11,7 @@ from rapport_complaints.files import LocalFileStore, attach_evidence
 from rapport_org import plugin as org_plugin
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import NotFound, ValidationFailed
@@ -35,7 +36,10 @@ async def writer(database: Database) -> AsyncIterator[tuple[Database, RecordWrit
     await install(database, slug, "org", actor="test", registry=REGISTRY)
     await install(database, slug, "complaints", actor="test", registry=REGISTRY)
     tenant, metadata = await load_published(database, slug)
-    yield database, RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    yield (
+        database,
+        RecordWriter(tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()),
+    )
 
 
 async def test_evidence_is_stored_with_its_checksum(
