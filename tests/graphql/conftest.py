@@ -28,11 +28,11 @@ from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.builder import compile_model
 from rapport.metadata.bundle import TenantMetadata
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import read_folder
 from rapport.metadata.ir import Model
 from rapport.naming import qualified, quote_ident
 from rapport.principal import Principal
-from rapport.sql.ddl import create_model_ddl
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "metadata"
 SCHEMA = "tenant_readpath"

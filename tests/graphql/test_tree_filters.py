@@ -15,9 +15,9 @@ from rapport.db.tenants import Tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.bundle import compile_tenant
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import documents_from_json
 from rapport.principal import Principal
-from rapport.sql.ddl import create_model_ddl
 
 SCHEMA = "tenant_trees"
 DEPARTMENT = {
