@@ -25,7 +25,6 @@ import asyncpg
 from tests.databases import with_database
 
 from rapport.audit.log import append_entry
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -34,6 +33,7 @@ from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.documents import read_folder
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 
 EMPLOYEE = {
     "$id": "hr/employee",

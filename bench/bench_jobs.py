@@ -33,13 +33,14 @@ import asyncpg
 import redis
 from tests.databases import with_database
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.metadata.lifecycle import load_published
 from rapport.metadata.tenants import create_tenant
 from rapport.notify.webhooks import create_subscription
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +135,9 @@ async def main(pending: int, events: int) -> None:
                 target=lambda: [None for _ in worker.stdout or ()], daemon=True
             ).start()
             tenant_, metadata = await load_published(db, "bench")
-            writer = RecordWriter(tenant_, metadata, participants=KERNEL.participants)
+            writer = RecordWriter(
+                tenant_, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+            )
             task = metadata.model.entity("core/task")
             principal = Principal(tenant="bench", subject="bench", roles=frozenset({"admin"}))
             delays: list[float] = []

@@ -30,13 +30,14 @@ from tests.databases import with_database
 from tests.live_server import LiveServer, server_settings
 from tests.workflow.world import documents
 
-from rapport.auth.principal import Principal
 from rapport.auth.tokens import issue_token
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 from rapport.workflow.sla import sweep_sla
 
@@ -58,7 +59,9 @@ async def _database(dsn: str, name: str, *, drop: bool) -> None:
 
 async def _seed(db: Database, slug: str, count: int) -> list[str]:
     tenant, metadata = await load_published(db, slug)
-    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    writer = RecordWriter(
+        tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
     entity = metadata.model.entity("hr/case")
     admin = Principal(tenant=slug, subject="bench", roles=frozenset({"admin"}))
     ids: list[str] = []

@@ -1,5 +1,5 @@
-"""The package's shape: no import cycle inside ``rapport``, the GraphQL core imports no
-capability, and long modules say why they are long.
+"""The package's shape: layers that only point down, no import cycle inside ``rapport``, the
+GraphQL core imports no capability, and long modules say why they are long.
 
 Every import counts, wherever it stands: at module level, inside a function, or under
 ``if TYPE_CHECKING:`` (a type-only import is a dependency too; it is how cycles hide).
@@ -30,6 +30,16 @@ GRAPHQL_CORE = (
     "rapport.graphql.schema_builder",
     "rapport.graphql.types",
 )
+# The rest of the GraphQL core: what those modules are built from (no endpoint among them).
+GRAPHQL_CORE_HELPERS = (
+    "rapport.graphql.arguments",
+    "rapport.graphql.entity_index",
+    "rapport.graphql.fragments",
+    "rapport.graphql.limits",
+    "rapport.graphql.operation",
+    "rapport.graphql.run",
+    "rapport.graphql.sdl",
+)
 CAPABILITIES = (
     "rapport.audit",
     "rapport.forms",
@@ -39,6 +49,78 @@ CAPABILITIES = (
     "rapport.workflow",
     "rapport.composition",
 )
+
+
+# The layers, lowest first. A module may import its own layer and the layers below it, never one
+# above. A module belongs to the longest prefix that names it: the audit log and the permission
+# rules are below the GraphQL core, while their capability parts (the cron job, the write
+# participant, the GraphQL fields, the registration) sit with the capabilities.
+# docs/architecture.md shows the same table.
+LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (
+        "foundation",
+        (
+            "rapport",  # the package itself (its __init__), and every module no row names
+            "rapport._data",
+            "rapport.errors",
+            "rapport.naming",
+            "rapport.principal",
+            "rapport.settings",
+            "rapport.telemetry",
+        ),
+    ),
+    ("db", ("rapport.db",)),
+    ("metadata/expr", ("rapport.metadata", "rapport.expr")),
+    ("sql", ("rapport.sql",)),
+    ("records", ("rapport.records",)),
+    ("auth/crypto/audit", ("rapport.auth", "rapport.crypto", "rapport.audit", "rapport.ratelimit")),
+    ("graphql core", (*GRAPHQL_CORE, *GRAPHQL_CORE_HELPERS)),
+    (
+        "capabilities",
+        (
+            "rapport.capability",
+            "rapport.audit.capability",
+            "rapport.audit.graphql",
+            "rapport.audit.held",
+            "rapport.audit.participant",
+            "rapport.auth.permissions.capability",
+            "rapport.forms",
+            "rapport.im",
+            "rapport.jobs",
+            "rapport.notify",
+            "rapport.plugins",
+            "rapport.workflow",
+        ),
+    ),
+    (
+        "app",
+        (
+            "rapport.__main__",
+            "rapport.app",
+            "rapport.auth_http",
+            "rapport.cli",
+            "rapport.composition",
+            "rapport.demo",
+            "rapport.graphql",  # the endpoints: http, admin, public, ws, subscriptions, events
+            "rapport.runtime",
+            "rapport.server",
+            "rapport.services",
+            "rapport.uvicorn_server",
+        ),
+    ),
+)
+
+# Upward imports that are still there, each with the work that removes it. This is debt, not a
+# design: the list may only shrink (an entry that no longer matches fails the test too).
+PENDING_UPWARD: Mapping[str, str] = {
+    "rapport.metadata.bundle -> rapport.auth.permissions.compiled": "document kinds (issue 11)",
+    "rapport.metadata.bundle -> rapport.forms.compiler": "document kinds (issue 11)",
+    "rapport.metadata.bundle -> rapport.forms.formset": "document kinds (issue 11)",
+    "rapport.metadata.bundle -> rapport.workflow.compiler": "document kinds (issue 11)",
+    "rapport.metadata.bundle -> rapport.workflow.document": "document kinds (issue 11)",
+    "rapport.metadata.lifecycle -> rapport.workflow.migration": "document kinds (issue 11)",
+    "rapport.metadata.lifecycle -> rapport.audit.log": "publish evidence injected (issue 11)",
+}
 
 
 def module_files(root: Path = ROOT) -> dict[str, Path]:
@@ -129,6 +211,77 @@ def _describe(group: list[str], graph: Mapping[str, set[str]]) -> str:
     members = set(group)
     edges = "; ".join(f"{m} -> {', '.join(sorted(graph[m] & members))}" for m in group)
     return f"{len(group)} modules: {edges}"
+
+
+def layer_of(module: str) -> int:
+    """The index in LAYERS of the row whose longest prefix names ``module``."""
+    best, length = 0, -1
+    for index, (_, prefixes) in enumerate(LAYERS):
+        for prefix in prefixes:
+            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > length:
+                best, length = index, len(prefix)
+    return best
+
+
+def upward_imports(graph: Mapping[str, set[str]]) -> dict[str, str]:
+    """``"importer -> imported"`` -> the two layers' names, for every import that points up."""
+    return {
+        f"{module} -> {target}": f"{LAYERS[layer_of(module)][0]} -> {LAYERS[layer_of(target)][0]}"
+        for module, targets in graph.items()
+        for target in targets
+        if layer_of(target) > layer_of(module)
+    }
+
+
+def test_imports_only_point_down_the_layers() -> None:
+    # given
+    graph = import_graph(module_files())
+
+    # when
+    upward = upward_imports(graph)
+
+    # then
+    new = sorted(
+        f"{edge} ({layers})" for edge, layers in upward.items() if edge not in PENDING_UPWARD
+    )
+    assert not new, (
+        "Imports that point up the layers (TYPE_CHECKING and function-level imports count); move "
+        "the shared type or protocol down to the lower layer, or pass it in from the composition "
+        "root:\n" + "\n".join(new)
+    )
+    assert not sorted(PENDING_UPWARD.keys() - upward.keys()), "PENDING_UPWARD names fixed imports"
+
+
+def test_every_package_of_rapport_is_placed_in_a_layer() -> None:
+    # given: the packages (directories) of rapport, which the table must name or sit under
+    packages = {m for m, p in module_files().items() if p.name == "__init__.py"}
+
+    # when
+    unplaced = sorted(m for m in packages if m != "rapport" and layer_of(m) == 0)
+
+    # then
+    assert not unplaced, "Packages of rapport no row of LAYERS names: " + ", ".join(unplaced)
+
+
+def test_the_layer_check_finds_a_type_checking_import_that_points_up(tmp_path: Path) -> None:
+    # given: records imports auth only for type checking
+    package = tmp_path / "rapport"
+    (package / "records").mkdir(parents=True)
+    (package / "auth").mkdir()
+    for init in (package, package / "records", package / "auth"):
+        (init / "__init__.py").write_text("")
+    (package / "auth" / "principal.py").write_text("P = 1\n")
+    (package / "records" / "writer.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from rapport.auth.principal import P\n"
+    )
+
+    # when
+    found = upward_imports(import_graph(module_files(package)))
+
+    # then
+    assert found == {
+        "rapport.records.writer -> rapport.auth.principal": "records -> auth/crypto/audit"
+    }
 
 
 def test_no_module_of_rapport_takes_part_in_an_import_cycle() -> None:

@@ -29,9 +29,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from rapport.auth import sessions, totp
-from rapport.auth.principal import Principal
 from rapport.errors import BadRequest, RapportError, Unauthenticated
 from rapport.graphql.http import error_body, services
+from rapport.principal import Principal
 
 __all__ = ["AUTH_ROUTES"]
 

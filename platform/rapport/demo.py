@@ -15,13 +15,13 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.db.tenants import get_tenant
 from rapport.errors import RapportError, TenantNotFound
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.documents import Document, read_folder
 from rapport.metadata.lifecycle import publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import ADMIN_ROLE, Principal
 
 if TYPE_CHECKING:
     from rapport.graphql.executor import TenantApi

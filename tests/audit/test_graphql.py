@@ -12,8 +12,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from rapport.audit.checkpoints import default_signer, write_current_checkpoint
 from rapport.audit.log import append_entry
 from rapport.audit.merkle import verify_inclusion
-from rapport.auth.principal import Principal
 from rapport.graphql.request import GraphQLRequest
+from rapport.principal import Principal
 from tests.crypto.conftest import World, world  # noqa: F401 - the shared tenant fixture
 
 AUDITOR = Principal(tenant="secrets", subject="audrey", roles=frozenset({"audit_admin"}))

@@ -11,8 +11,8 @@ from rapport.auth.duties import (
     require_security_admin,
     require_user_admin,
 )
-from rapport.auth.principal import Principal
 from rapport.errors import DutiesConflict, Forbidden
+from rapport.principal import Principal
 
 
 @pytest.mark.parametrize(

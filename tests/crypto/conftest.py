@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -20,6 +19,7 @@ from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.documents import read_folder
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 
 EMPLOYEE = {
     "$id": "hr/employee",

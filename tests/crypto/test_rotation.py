@@ -11,6 +11,7 @@ import sys
 from rapport.composition import KERNEL
 from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.crypto.rotation import reencrypt, rewrap
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.graphql.executor import build_tenant_api
 from rapport.metadata.lifecycle import load_published
 from tests.crypto.conftest import World
@@ -90,14 +91,14 @@ async def test_rewrap_moves_data_keys_to_a_new_master_key(world: World) -> None:
     assert count >= 1
     only_new = KeyRing([new_master])
     api = build_tenant_api(world.tenant, world.api.metadata, kernel=KERNEL)
-    api.writer._keyring = only_new  # this process now runs with the new master key only
+    api.sealers = KeyRingSealers(only_new)  # this process now runs with the new master key only
     fresh = World(world.db, world.tenant, api)
     assert await _salaries(fresh) == expected
     api.close()
     # and the old master alone no longer opens them (clear error, not garbage)
     stale_only = KeyRing(list(old.master_keys.values()))
     fresh_api = build_tenant_api(world.tenant, world.api.metadata, kernel=KERNEL)
-    fresh_api.writer._keyring = stale_only
+    fresh_api.sealers = KeyRingSealers(stale_only)
     result = await World(world.db, world.tenant, fresh_api).run(SALARIES)
     assert result["errors"][0]["extensions"]["code"] == "DECRYPTION_FAILED"
     fresh_api.close()

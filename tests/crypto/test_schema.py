@@ -10,9 +10,9 @@ import pytest
 
 from rapport.errors import MetadataInvalid, PublishFailed
 from rapport.metadata.builder import compile_model
+from rapport.metadata.ddl import column_type
 from rapport.metadata.documents import read_folder
 from rapport.metadata.lifecycle import publish
-from rapport.sql.ddl import column_type
 from tests.crypto.conftest import EMPLOYEE, World
 
 

@@ -32,10 +32,10 @@ from rapport.expr import (
 )
 from rapport.expr.operands import STRING_KINDS
 from rapport.metadata.builder import compile_model
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import documents_from_json, read_folder
 from rapport.metadata.ir import SYSTEM_FIELDS, EntityDef, FieldKind, Model
 from rapport.naming import qualified, quote_ident
-from rapport.sql.ddl import create_model_ddl
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "metadata"
 SCHEMA = "tenant_exprtest"

@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.errors import RapportError, ValidationFailed
 from rapport.expr import evaluate, parse_where, variables_for, variables_in
 from rapport.metadata.builder import compile_model
 from rapport.metadata.documents import read_folder
+from rapport.principal import Principal
 
 MODEL = compile_model(read_folder(Path(__file__).resolve().parents[1] / "fixtures" / "metadata"))
 COURSE = MODEL.entity("training/course")

@@ -13,10 +13,10 @@ from rapport.errors import ValidationFailed
 from rapport.expr import Descendants, ParamList, SqlContext, compile_sql, evaluate, parse_where
 from rapport.expr.evaluate import tree_variable
 from rapport.metadata.builder import compile_model
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import documents_from_json
 from rapport.metadata.ir import Model
 from rapport.naming import qualified, quote_ident
-from rapport.sql.ddl import create_model_ddl
 
 SCHEMA = "tenant_exprtrees"
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.crypto.fields import FieldSealer
 from rapport.crypto.keys import default_keyring
@@ -29,10 +28,11 @@ from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.builder import compile_model
 from rapport.metadata.bundle import TenantMetadata
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import read_folder
 from rapport.metadata.ir import Model
 from rapport.naming import qualified, quote_ident
-from rapport.sql.ddl import create_model_ddl
+from rapport.principal import Principal
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "metadata"
 SCHEMA = "tenant_readpath"

@@ -30,7 +30,6 @@ from graphql import (
     validate,
 )
 
-from rapport.auth.principal import Principal
 from rapport.crypto.cipher import key_id_of
 from rapport.crypto.fields import open_value
 from rapport.crypto.keys import default_keyring
@@ -64,6 +63,7 @@ from rapport.graphql.types.roles import (
 )
 from rapport.metadata.ir import SYSTEM_FIELDS, EntityDef, FieldKind, Model, thaw_json
 from rapport.naming import qualified, quote_ident
+from rapport.principal import Principal
 from rapport.sql.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_cursor
 
 __all__ = ["reference_execute"]

@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from graphql import GraphQLArgument, GraphQLField, GraphQLNonNull, GraphQLString
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
@@ -23,6 +22,7 @@ from rapport.graphql.types.context import BuildContext
 from rapport.metadata.builder import compile_model
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.documents import read_folder
+from rapport.principal import Principal
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata"
 TENANT = Tenant(

@@ -17,7 +17,6 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rapport import telemetry
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
@@ -27,6 +26,7 @@ from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import Model
 from rapport.naming import qualified
+from rapport.principal import Principal
 from tests.graphql.conftest import FILE, PRINCIPAL, SCHEMA, ids, run, uuid_of
 from tests.live_server import server_settings
 

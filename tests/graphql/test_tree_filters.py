@@ -9,15 +9,15 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.bundle import compile_tenant
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import documents_from_json
-from rapport.sql.ddl import create_model_ddl
+from rapport.principal import Principal
 
 SCHEMA = "tenant_trees"
 DEPARTMENT = {

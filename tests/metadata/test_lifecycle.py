@@ -24,6 +24,7 @@ from rapport.errors import (
     TenantNotFound,
 )
 from rapport.metadata import lifecycle
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import (
     Document,
     documents_from_json,
@@ -43,7 +44,6 @@ from rapport.metadata.lifecycle import (
 )
 from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified, table_name
-from rapport.sql.ddl import create_model_ddl
 from tests.db.fingerprint import schema_fingerprint
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata"

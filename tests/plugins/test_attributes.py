@@ -10,7 +10,6 @@ import httpx
 import pytest
 from rapport_org.importer import import_org
 
-from rapport.auth.principal import Principal
 from rapport.auth.users import create_user
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -21,6 +20,7 @@ from rapport.plugins import build_registry
 from rapport.plugins.attributes import PluginAttributes
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import Principal
 from rapport.settings import Settings
 from tests.live_server import LiveServer, server_settings
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from rapport_org import plugin as org_plugin
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import (
@@ -26,6 +26,7 @@ from rapport.naming import qualified
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install, installed, uninstall, upgrade
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.writer import RecordWriter
 from tests.db.fingerprint import schema_fingerprint
 from tests.plugins.fixtures import V1, V2, V2_BROKEN
@@ -59,7 +60,9 @@ async def _tables(db: Database, slug: str) -> set[str]:
 
 async def _people(db: Database, slug: str, names: list[tuple[str, str]]) -> None:
     tenant, metadata = await metadata_lifecycle.load_published(db, slug)
-    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    writer = RecordWriter(
+        tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
     entity = metadata.model.entity("tplug/person")
     admin = Principal(tenant=slug, subject="u1", roles=frozenset({ADMIN_ROLE}))
     async with db.transaction() as conn:

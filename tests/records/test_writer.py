@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from rapport.auth.principal import Principal
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Connection, Database
 from rapport.errors import Forbidden, NotFound, ValidationFailed
 from rapport.metadata.documents import read_folder
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 from rapport.records.change import Action, Change, PendingChange, WriteParticipant
 from rapport.records.writer import RecordWriter
 
@@ -50,7 +51,10 @@ async def writer(database: Database) -> AsyncIterator[tuple[RecordWriter, Record
     await publish(database, "writes", read_folder(FIXTURES), actor="test")
     tenant, metadata = await load_published(database, "writes")
     recorder = Recorder()
-    yield RecordWriter(tenant, metadata, participants=[recorder]), recorder
+    yield (
+        RecordWriter(tenant, metadata, participants=[recorder], sealers=KeyRingSealers()),
+        recorder,
+    )
 
 
 async def test_participants_see_and_adjust_each_change(

@@ -21,12 +21,12 @@ from rapport.errors import (
     VersionConflict,
 )
 from rapport.metadata.builder import compile_model
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import read_folder
 from rapport.metadata.ir import EntityDef, Model
 from rapport.metadata.validation import Validators
 from rapport.naming import qualified
 from rapport.sql import mutations
-from rapport.sql.ddl import create_model_ddl
 from rapport.sql.mutations import (
     delete_record,
     insert_record,

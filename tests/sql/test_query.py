@@ -14,10 +14,10 @@ import pytest
 from rapport.db.database import Database
 from rapport.errors import ValidationFailed
 from rapport.expr import parse_where
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.ir import EntityDef, FieldKind, Model
 from rapport.naming import qualified, quote_ident
 from rapport.sql import plan
-from rapport.sql.ddl import create_model_ddl
 from rapport.sql.json_select import json_object
 from rapport.sql.pagination import (
     SQL_TYPES,

@@ -16,10 +16,10 @@ import pytest
 from rapport.db.database import Database
 from rapport.errors import ConstraintViolation, ValidationFailed
 from rapport.metadata.builder import compile_model
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import read_folder
 from rapport.metadata.ir import EntityDef, Model
 from rapport.naming import qualified
-from rapport.sql.ddl import create_model_ddl
 from rapport.sql.write_errors import WrittenRow, delete_error, write_error
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "metadata"

@@ -9,14 +9,15 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published, publish
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 from rapport.workflow.context import WorkflowContext
 from tests.workflow.world import documents
@@ -49,7 +50,7 @@ def context_for(
     return WorkflowContext(
         tenant,
         metadata,
-        RecordWriter(tenant, metadata, participants=KERNEL.participants),
+        RecordWriter(tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()),
         principal(tenant, subject, *roles),
         now,
     )

@@ -21,10 +21,10 @@ import asyncpg
 
 from rapport.auth.auditing import audit
 from rapport.auth.duties import check_duties
-from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import BadRequest, NotFound, Unauthenticated
+from rapport.principal import Principal
 
 __all__ = ["ApiKey", "ApiKeyVerifier", "create_key", "list_keys", "revoke_key"]
 

@@ -24,13 +24,13 @@ from starlette.datastructures import Headers
 
 from rapport.auth.api_keys import PREFIX, ApiKeyVerifier
 from rapport.auth.oidc import OidcVerifier
-from rapport.auth.principal import Principal
 from rapport.auth.revocation import RevocationList
 from rapport.auth.throttle import LoginThrottle
 from rapport.auth.tokens import TokenVerifier
 from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.db.database import Database
 from rapport.errors import Unauthenticated
+from rapport.principal import Principal
 from rapport.settings import Settings
 
 __all__ = ["Authenticator", "UserDirectory", "bearer"]

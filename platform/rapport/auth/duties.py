@@ -27,8 +27,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
-from rapport.auth.principal import ADMIN_ROLE, OPERATOR_ROLE, Principal
 from rapport.errors import DutiesConflict, Forbidden
+from rapport.principal import ADMIN_ROLE, OPERATOR_ROLE, Principal
 
 __all__ = [
     "ADMINISTRATOR_ROLES",

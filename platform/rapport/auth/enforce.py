@@ -12,11 +12,11 @@ from collections.abc import Iterable
 
 from rapport.auth.auditing import audit
 from rapport.auth.duties import Act, performs, refusal
-from rapport.auth.principal import Principal
 from rapport.auth.users import User, get_user
 from rapport.db.database import Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import Forbidden
+from rapport.principal import Principal
 
 __all__ = ["authorize", "refuse"]
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import jwt
 
-from rapport.auth.principal import Principal
 from rapport.errors import ConfigurationError, Unauthenticated
 from rapport.naming import SLUG
+from rapport.principal import Principal
 from rapport.settings import IdentitySettings
 
 __all__ = ["OidcVerifier"]

@@ -24,9 +24,9 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Connection, Database
 from rapport.errors import RapportError, Unauthenticated
+from rapport.principal import Principal
 
 __all__ = ["RevocationList", "revoke_subject", "watch_credential"]
 

@@ -31,12 +31,12 @@ from rapport.auth import totp
 from rapport.auth.auditing import audit
 from rapport.auth.duties import SECURITY_ADMIN, SYSTEM_ADMIN
 from rapport.auth.passwords import verify_dummy, verify_password
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.auth.revocation import RevocationList
 from rapport.auth.tokens import issue_token
 from rapport.crypto.keys import KeyRing
 from rapport.db.database import Connection, Database
 from rapport.errors import LoginFailed, TotpRequired, Unauthenticated
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.settings import IdentitySettings, Settings
 
 __all__ = ["Session", "login", "logout", "refresh"]

@@ -20,9 +20,9 @@ from typing import Any
 
 import jwt
 
-from rapport.auth.principal import OPERATOR_ROLE, Principal
 from rapport.errors import ConfigurationError, Unauthenticated
 from rapport.naming import SLUG
+from rapport.principal import OPERATOR_ROLE, Principal
 from rapport.settings import Settings
 
 __all__ = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from rapport.auth.principal import ADMIN_ROLE
 from rapport.auth.tokens import issue_token
+from rapport.principal import ADMIN_ROLE
 from rapport.settings import Settings
 
 if TYPE_CHECKING:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from rapport.auth.principal import OPERATOR_ROLE
 from rapport.auth.tokens import issue_token
 from rapport.cli._common import user_name, with_database
 from rapport.db.database import Database
 from rapport.db.tenants import get_tenant
+from rapport.principal import OPERATOR_ROLE
 from rapport.settings import Settings
 
 __all__ = ["register"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from rapport.auth.principal import Principal
 from rapport.errors import RapportError
 from rapport.expr.ast import And, Compare, Descendants, Expr, Not, Or, Variable
+from rapport.principal import Principal
 
 __all__ = ["variables_for", "variables_in"]
 

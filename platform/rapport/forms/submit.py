@@ -26,12 +26,12 @@ from typing import TYPE_CHECKING, Any
 
 from rapport.audit.log import append_entry
 from rapport.auth.permissions import authorize
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.errors import FormRetired, FormVersionStale, NotFound, ValidationFailed
 from rapport.forms.default import SUBMISSION_ENTITY
 from rapport.forms.document import Form
 from rapport.forms.version import form_version
 from rapport.metadata.ir import thaw_json
+from rapport.principal import ADMIN_ROLE, Principal
 
 if TYPE_CHECKING:
     from rapport.graphql.contributions import RequestContext

@@ -33,7 +33,6 @@ from strawberry.types.execution import PreExecutionError
 from strawberry.types.graphql import OperationType
 
 from rapport.auth.enforce import refuse
-from rapport.auth.principal import Principal
 from rapport.db.tenants import Tenant, get_tenant, list_tenants
 from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
 from rapport.forms.preview import preview, preview_document
@@ -47,6 +46,7 @@ from rapport.metadata.documents import Document, documents_from_json
 from rapport.metadata.plan import Plan as PlanData
 from rapport.metadata.plan import PlanStep as PlanStepData
 from rapport.metadata.tenants import create_tenant
+from rapport.principal import Principal
 from rapport.settings import Settings
 
 if TYPE_CHECKING:

@@ -23,10 +23,10 @@ from rapport.auth import api_keys, totp, users
 from rapport.auth.auditing import audit
 from rapport.auth.duties import Act, require_security_admin, require_user_admin
 from rapport.auth.enforce import authorize, refuse
-from rapport.auth.principal import Principal
 from rapport.auth.users import User
 from rapport.db.tenants import get_tenant
 from rapport.errors import Forbidden
+from rapport.principal import Principal
 
 __all__ = ["IdentityMutation", "IdentityQuery"]
 

@@ -22,17 +22,18 @@ from typing import TYPE_CHECKING, Protocol
 
 from graphql import GraphQLField
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import Model
+from rapport.principal import Principal
 
 if TYPE_CHECKING:
+    from rapport.records.change import WriteParticipant
     from rapport.records.writer import RecordWriter
 
-__all__ = ["Contribution", "Contributor", "RequestContext", "TenantView"]
+__all__ = ["Contribution", "Contributor", "KernelParts", "RequestContext", "TenantView"]
 
 
 def _empty() -> Mapping[str, GraphQLField]:
@@ -78,3 +79,14 @@ class RequestContext:
     @property
     def metadata(self) -> TenantMetadata:
         return self.api.metadata
+
+
+class KernelParts(Protocol):
+    """What a tenant API takes of the kernel (``rapport.capability.Kernel`` has them): the
+    GraphQL core is handed these by the composition root and imports no capability."""
+
+    @property
+    def contributors(self) -> tuple[Contributor, ...]: ...
+
+    @property
+    def participants(self) -> tuple[WriteParticipant, ...]: ...

@@ -40,11 +40,11 @@ from rapport.auth.permissions.attributes import (
     AttributeProvider,
     PrincipalAttributes,
 )
-from rapport.auth.principal import Principal
-from rapport.capability import Kernel
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.errors import Forbidden, MethodNotAllowed, RapportError
+from rapport.graphql.contributions import KernelParts
 from rapport.graphql.entity_index import EntityIndex
 from rapport.graphql.fragments import collect_fields
 from rapport.graphql.operation import (
@@ -63,6 +63,7 @@ from rapport.graphql.schema_builder import build_schema
 from rapport.graphql.types.roles import ROLE, MutationRoot
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.validation import Validators
+from rapport.principal import Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.writer import RecordWriter
 from rapport.settings import GraphQLLimitSettings
@@ -82,7 +83,7 @@ def build_tenant_api(
     tenant: Tenant,
     metadata: TenantMetadata,
     *,
-    kernel: Kernel,
+    kernel: KernelParts,
     limits: GraphQLLimitSettings | None = None,
 ) -> TenantApi:
     """The GraphQL API of ``tenant`` at the metadata version ``metadata`` was published as."""
@@ -111,6 +112,8 @@ class TenantApi:
         self.tenant = tenant
         self.participants = tuple(participants)  # every record write of this API runs them
         self.limits = limits  # operation limits, checked once per query text (prepare)
+        # Keys of sensitive fields: the writer seals with them, reads open with them.
+        self.sealers = KeyRingSealers()
         # Supplies $user.<attribute> (default: the attributes the principal carries).
         self.attributes: AttributeProvider = attributes or PrincipalAttributes()
         self.metadata = metadata
@@ -203,6 +206,7 @@ class TenantApi:
                 self.tenant,
                 self.metadata,
                 participants=self.participants,
+                sealers=self.sealers,
                 validators=self.validators(),
             )
         return self._writer

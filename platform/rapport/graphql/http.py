@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any, cast
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from rapport.auth.principal import Principal
 from rapport.errors import (
     BadRequest,
     DatabaseUnavailable,
@@ -42,6 +41,7 @@ from rapport.errors import (
 )
 from rapport.graphql.limits import PersistedOperations
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
+from rapport.principal import Principal
 
 if TYPE_CHECKING:
     from rapport.services import Services

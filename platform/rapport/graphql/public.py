@@ -35,11 +35,11 @@ from graphql import (
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rapport.auth.principal import Principal
 from rapport.errors import Forbidden, RateLimited
 from rapport.graphql.http import serve_graphql
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.plugins.loader import installed_registry
+from rapport.principal import Principal
 from rapport.ratelimit import TokenBuckets
 
 if TYPE_CHECKING:

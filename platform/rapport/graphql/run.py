@@ -31,8 +31,8 @@ from rapport.auth.permissions.attributes import (
     AttributeProvider,
     user_variables,
 )
-from rapport.auth.principal import Principal
 from rapport.crypto.reading import SensitiveReads, contains_sealed, open_sealed
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection, Database
 from rapport.errors import BadRequest, RapportError
 from rapport.graphql.contributions import RequestContext, TenantView
@@ -46,6 +46,7 @@ from rapport.graphql.operation import (
 )
 from rapport.graphql.prepared import PreparedDocument
 from rapport.graphql.request import ExecutionOutcome
+from rapport.principal import Principal
 from rapport.sql import plan
 from rapport.sql.params import WRITTEN
 from rapport.sql.query import Statement, compile_root, expression_variables
@@ -64,6 +65,9 @@ class ApiView(TenantView, Protocol):
 
     @property
     def schema(self) -> GraphQLSchema: ...
+
+    @property
+    def sealers(self) -> KeyRingSealers: ...
 
 
 class Run:
@@ -143,7 +147,7 @@ class Run:
         """``text`` with its sensitive values decrypted (only when it holds any)."""
         if not contains_sealed(text):
             return text
-        keyring = self.api.writer.keyring
+        keyring = self.api.sealers.keyring
         return await open_sealed(conn, keyring, self.api.tenant.id, text, self.sensitive)
 
     async def _read(self, conn: Connection, read: Read) -> bytes:

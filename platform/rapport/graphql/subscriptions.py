@@ -38,7 +38,6 @@ from graphql import (
     value_from_ast_untyped,
 )
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.errors import BadRequest
 from rapport.graphql.events import Event
@@ -48,6 +47,7 @@ from rapport.graphql.scalars import format_datetime
 from rapport.graphql.types import names
 from rapport.notify.graphql import recipients_of
 from rapport.notify.inbox import ENTITY as NOTIFICATION
+from rapport.principal import Principal
 from rapport.records.rows import load_records, parse_id
 
 __all__ = ["plan_subscription", "subscription_schema"]

@@ -26,11 +26,11 @@ from typing import Any
 from starlette.datastructures import Headers
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from rapport.auth.principal import Principal
 from rapport.auth.revocation import watch_credential
 from rapport.errors import Forbidden, RapportError, Unauthenticated
 from rapport.graphql.events import Event, EventHub
 from rapport.graphql.subscriptions import _Subscription, plan_subscription
+from rapport.principal import Principal
 
 __all__ = ["PROTOCOLS", "websocket_endpoint"]
 

@@ -11,6 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from rapport.metadata import ddl
+from rapport.metadata.ddl import ForeignKeySpec, IndexSpec, UniqueSpec
 from rapport.metadata.ir import EntityDef, FieldDef, Model
 from rapport.metadata.plan import (
     Plan,
@@ -23,8 +25,6 @@ from rapport.metadata.plan import (
     removed_enum_values,
     widens,
 )
-from rapport.sql import ddl
-from rapport.sql.ddl import ForeignKeySpec, IndexSpec, UniqueSpec
 
 __all__ = ["plan_changes"]
 

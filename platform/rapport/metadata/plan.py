@@ -19,9 +19,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from rapport.metadata import ddl
 from rapport.metadata.ir import EntityDef, FieldDef, FieldKind, Model
 from rapport.naming import qualified, quote_ident
-from rapport.sql import ddl
 
 __all__ = [
     "ENUM_KINDS",

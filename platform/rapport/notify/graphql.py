@@ -32,7 +32,6 @@ from graphql import (
     GraphQLString,
 )
 
-from rapport.auth.principal import Principal
 from rapport.errors import BadRequest, Forbidden
 from rapport.graphql.contributions import Contribution, RequestContext
 from rapport.graphql.scalars import DATETIME
@@ -48,6 +47,7 @@ from rapport.notify.webhooks import (
     list_deliveries,
     list_subscriptions,
 )
+from rapport.principal import Principal
 from rapport.records.rows import load_records, parse_id
 
 __all__ = ["contribute_notifications", "recipients_of"]

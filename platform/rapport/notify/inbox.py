@@ -14,13 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.errors import FieldError, ValidationFailed
 from rapport.jobs.outbox import enqueue
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.lifecycle import load_published
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.writer import RecordWriter
 
@@ -69,7 +70,7 @@ async def notify(
         )
     if "in_app" in channels:
         tenant, compiled = metadata or await _load(conn, tenant_id)
-        writer = RecordWriter(tenant, compiled, participants=participants)
+        writer = RecordWriter(tenant, compiled, participants=participants, sealers=KeyRingSealers())
         entity = compiled.model.entity(ENTITY)
         inputs = [{"recipient": r, "title": title, "body": body, "link": link} for r in targets]
         await writer.create_many(

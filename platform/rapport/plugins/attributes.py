@@ -23,10 +23,10 @@ from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.plugins.loader import installed_registry
 from rapport.plugins.registry import Registry
+from rapport.principal import Principal
 
 if TYPE_CHECKING:
     from rapport.db.tenants import Tenant

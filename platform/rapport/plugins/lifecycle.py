@@ -30,7 +30,7 @@ from typing import Any
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import Queryable, Tenant, get_tenant, lock_tenant
 from rapport.errors import ConstraintViolation, NotFound, ValidationFailed
@@ -44,6 +44,7 @@ from rapport.plugins.loader import installed_registry
 from rapport.plugins.registry import LoadedPlugin, Registry
 from rapport.plugins.spec import UpgradeContext
 from rapport.plugins.subscriptions import check_allowed
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.writer import RecordWriter
 
@@ -268,7 +269,9 @@ async def upgrade(
         context = UpgradeContext(
             tenant=upgraded,
             metadata=metadata,
-            writer=RecordWriter(upgraded, metadata, participants=participants),
+            writer=RecordWriter(
+                upgraded, metadata, participants=participants, sealers=KeyRingSealers()
+            ),
             principal=Principal(tenant=slug, subject=actor, roles=frozenset({ADMIN_ROLE})),
         )
         for _, step in steps_due:

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Connection
+from rapport.principal import Principal
 from rapport.records.change import Change, PendingChange
 
 if TYPE_CHECKING:

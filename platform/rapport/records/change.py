@@ -7,12 +7,12 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.errors import PathSegment
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import EntityDef
+from rapport.principal import Principal
 
 __all__ = ["Action", "Change", "PendingChange", "WriteParticipant"]
 

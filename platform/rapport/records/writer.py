@@ -11,11 +11,8 @@ kernel's (``rapport.composition.KERNEL.participants``): every writer is given th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
-from rapport.auth.principal import Principal
-from rapport.crypto.fields import FieldSealer
-from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.errors import PathSegment
@@ -23,11 +20,20 @@ from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import EntityDef
 from rapport.metadata.validation import Validators
 from rapport.naming import qualified, quote_ident
+from rapport.principal import Principal
 from rapport.records.change import Action, Change, PendingChange, WriteParticipant
 from rapport.records.rows import load_records, parse_id
 from rapport.sql import mutations
+from rapport.sql.mutations import Sealer
 
-__all__ = ["RecordWriter"]
+__all__ = ["RecordWriter", "Sealers"]
+
+
+class Sealers(Protocol):
+    """Where the writer gets the sealer of a tenant's sensitive fields (the crypto layer's
+    ``rapport.crypto.sealing.KeyRingSealers`` is the one the kernel uses)."""
+
+    async def sealer(self, conn: Connection, tenant_id: str) -> Sealer: ...
 
 
 class RecordWriter:
@@ -39,28 +45,21 @@ class RecordWriter:
         metadata: TenantMetadata,
         *,
         participants: Sequence[WriteParticipant],
+        sealers: Sealers,
         validators: Validators | None = None,
-        keyring: KeyRing | None = None,
     ) -> None:
         self.tenant = tenant
         self.metadata = metadata
         self.validators = validators or Validators(metadata.model)
         self.participants = tuple(participants)
-        self._keyring = keyring
+        self.sealers = sealers
 
-    @property
-    def keyring(self) -> KeyRing:
-        """Keys for sensitive fields (the process settings' unless one was given)."""
-        if self._keyring is None:
-            self._keyring = default_keyring()
-        return self._keyring
-
-    async def _sealer(self, conn: Connection, entity: EntityDef) -> FieldSealer | None:
+    async def _sealer(self, conn: Connection, entity: EntityDef) -> Sealer | None:
         """The tenant's current data key when the entity has sensitive fields (one indexed
         read per write, so a rotation by another process applies at once)."""
         if not any(f.sensitive for f in entity.fields):
             return None
-        return FieldSealer(await self.keyring.for_write(conn, self.tenant.id))
+        return await self.sealers.sealer(conn, self.tenant.id)
 
     @property
     def _schema(self) -> str:

@@ -1,6 +1,6 @@
 """PostgreSQL errors of a write, turned into Rapport errors that name fields, never SQL.
 
-Constraint names come from :mod:`rapport.sql.ddl` (the one place that names them); when a name is
+Constraint names come from :mod:`rapport.metadata.ddl` (the one place that names them); when a name is
 not one of ours (a hand-made index, an older schema) the columns are read from the error's
 ``detail`` (``Key (code)=(…) already exists.``). The detail is used only to find fields and
 which input of a bulk write was at fault: values never reach the message.
@@ -30,10 +30,10 @@ from rapport.errors import (
     RapportError,
     ValidationFailed,
 )
+from rapport.metadata.ddl import entity_foreign_keys, entity_uniques, object_name
 from rapport.metadata.ir import EntityDef, FieldDef, FieldKind
 from rapport.metadata.kinds import column_for
 from rapport.naming import pascal_case, table_name
-from rapport.sql.ddl import entity_foreign_keys, entity_uniques, object_name
 
 __all__ = ["WrittenRow", "delete_error", "write_error"]
 

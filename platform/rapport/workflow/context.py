@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.writer import RecordWriter
 
 __all__ = ["WorkflowContext"]

@@ -18,7 +18,7 @@ from typing import Any
 
 import asyncpg
 
-from rapport.auth.principal import Principal
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import RapportError
@@ -26,6 +26,7 @@ from rapport.jobs.context import CronContext
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import freeze_json
 from rapport.metadata.lifecycle import load_published
+from rapport.principal import Principal
 from rapport.records.change import WriteParticipant
 from rapport.records.rows import load_records, parse_id
 from rapport.records.writer import RecordWriter
@@ -125,7 +126,7 @@ def _make_context(
     participants: Sequence[WriteParticipant],
 ) -> WorkflowContext:
     principal = Principal(tenant=tenant.slug, subject=SWEEP_SUBJECT, roles=frozenset({"admin"}))
-    writer = RecordWriter(tenant, metadata, participants=participants)
+    writer = RecordWriter(tenant, metadata, participants=participants, sealers=KeyRingSealers())
     return WorkflowContext(tenant, metadata, writer, principal, now)
 
 

@@ -30,10 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Connection
 from rapport.errors import FieldError, NotFound, ValidationFailed
 from rapport.naming import qualified
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 
 __all__ = [

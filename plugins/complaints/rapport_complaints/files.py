@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Connection
 from rapport.errors import NotFound, ValidationFailed
+from rapport.principal import Principal
 from rapport.records.writer import RecordWriter
 
 __all__ = ["FileStore", "LocalFileStore", "StoredFile", "attach_evidence"]

@@ -16,8 +16,8 @@ from rapport_org import plugin as org_plugin
 from rapport.audit.checkpoints import default_signer
 from rapport.audit.held import release_held
 from rapport.audit.verify import verify_log
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import NotFound, ValidationFailed
@@ -28,6 +28,7 @@ from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.writer import RecordWriter
 
 REGISTRY = build_registry([org_plugin, complaints_plugin])
@@ -56,7 +57,9 @@ async def tenant(database: Database) -> AsyncIterator[tuple[Database, str]]:
 
 async def _writer(db: Database, slug: str) -> RecordWriter:
     tenant, metadata = await load_published(db, slug)
-    return RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    return RecordWriter(
+        tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
 
 
 async def _readable_rows(db: Database, slug: str, tenant_id: str) -> list[tuple[str, str]]:

@@ -10,8 +10,8 @@ from rapport_complaints import plugin as complaints_plugin
 from rapport_complaints.files import LocalFileStore, attach_evidence
 from rapport_org import plugin as org_plugin
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import NotFound, ValidationFailed
@@ -20,6 +20,7 @@ from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.writer import RecordWriter
 
 REGISTRY = build_registry([org_plugin, complaints_plugin])
@@ -35,7 +36,10 @@ async def writer(database: Database) -> AsyncIterator[tuple[Database, RecordWrit
     await install(database, slug, "org", actor="test", registry=REGISTRY)
     await install(database, slug, "complaints", actor="test", registry=REGISTRY)
     tenant, metadata = await load_published(database, slug)
-    yield database, RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    yield (
+        database,
+        RecordWriter(tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()),
+    )
 
 
 async def test_evidence_is_stored_with_its_checksum(

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rapport.auth.principal import Principal
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.naming import qualified
 from rapport.plugins import Hooks
+from rapport.principal import Principal
 
 if TYPE_CHECKING:
     from rapport.graphql.contributions import Contributor

@@ -27,13 +27,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection, Database
 from rapport.errors import FieldError, RapportError, ValidationFailed
 from rapport.metadata.ir import EntityDef, FieldDef, FieldKind
 from rapport.metadata.lifecycle import load_published
 from rapport.naming import qualified
+from rapport.principal import ADMIN_ROLE, Principal
 from rapport.records.rows import load_records
 from rapport.records.writer import RecordWriter
 
@@ -155,7 +156,9 @@ async def import_org(
                 hint="Sections are " + ", ".join(SECTIONS) + ".",
             )
     tenant, metadata = await load_published(db, slug)
-    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    writer = RecordWriter(
+        tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
     principal = Principal(tenant=slug, subject=actor, roles=frozenset({ADMIN_ROLE}))
     try:
         async with db.transaction() as conn:

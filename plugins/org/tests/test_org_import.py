@@ -10,7 +10,6 @@ from rapport_org import plugin as org_plugin
 from rapport_org.hooks import OrgHooks
 from rapport_org.importer import ImportFailed, import_org, read_file
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -22,6 +21,7 @@ from rapport.metadata.tenants import create_tenant
 from rapport.plugins import build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
+from rapport.principal import Principal
 
 REGISTRY = build_registry([org_plugin])
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
@@ -35,10 +34,11 @@ from rapport.db.tenants import get_tenant
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.graphql.request import GraphQLRequest
 from rapport.metadata.bundle import TenantMetadata, compile_tenant
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.documents import Document, documents_from_json
 from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified, quote_ident
-from rapport.sql.ddl import create_model_ddl
+from rapport.principal import Principal
 
 SCHEMA = "tenant_perm"
 TENANT = "perm"

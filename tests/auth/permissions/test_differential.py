@@ -11,12 +11,12 @@ import pytest
 
 from rapport.auth.permissions.policy import MASK_TEXT
 from rapport.auth.permissions.rules import Rule
-from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.expr.evaluate import evaluate
 from rapport.expr.variables import variables_for
 from rapport.graphql.executor import TenantApi
 from rapport.metadata.bundle import TenantMetadata
+from rapport.principal import Principal
 from tests.auth.permissions.conftest import ADMIN, ANN, CAI, HRBP, MANAGER, run
 
 # entity, list field, fields compared, text fields (masked as "***"), relation context loaded

@@ -10,9 +10,9 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from rapport import telemetry
-from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.graphql.executor import TenantApi
+from rapport.principal import Principal
 from tests.auth.permissions.conftest import (
     ADMIN,
     ANN,

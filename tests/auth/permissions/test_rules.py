@@ -8,11 +8,11 @@ import pytest
 
 from rapport.auth.permissions import authorize, read_policy
 from rapport.auth.permissions.enforcer import build_enforcer
-from rapport.auth.principal import Principal
 from rapport.errors import Forbidden, MetadataInvalid
 from rapport.expr.ast import TRUE
 from rapport.metadata.bundle import compile_tenant
 from rapport.metadata.documents import documents_from_json
+from rapport.principal import Principal
 from tests.auth.permissions.conftest import (
     ADMIN,
     ANN,

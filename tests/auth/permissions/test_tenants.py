@@ -8,16 +8,16 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from rapport.auth.principal import Principal
 from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import Forbidden
 from rapport.graphql.executor import TenantApi, build_tenant_api
 from rapport.metadata.bundle import TenantMetadata
+from rapport.metadata.ddl import create_model_ddl
 from rapport.metadata.tenants import create_tenant
 from rapport.naming import qualified
-from rapport.sql.ddl import create_model_ddl
+from rapport.principal import Principal
 from tests.auth.permissions.conftest import ADMIN, ANN, HRBP, run
 
 OTHER = "permb"

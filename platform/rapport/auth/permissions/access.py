@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 from rapport.auth.permissions.compiled import Permissions
 from rapport.auth.permissions.policy import FieldAccess, ReadPolicy, any_of, both
-from rapport.auth.principal import Principal
 from rapport.errors import Forbidden, PathSegment
 from rapport.expr.ast import And, Compare, Descendants, Expr, Literal, Not, Or, Related
 from rapport.metadata.ir import EntityDef, Model
+from rapport.principal import Principal
 
 if TYPE_CHECKING:
     from rapport.metadata.bundle import TenantMetadata

@@ -2,7 +2,7 @@
 
 Row rules and filters see ``$user.id`` (the principal's subject), ``$user.roles`` and
 ``$user.<attribute>`` for each attribute the provider returns. The default reads the
-attributes stored on the user and carried by the :class:`~rapport.auth.principal.Principal`;
+attributes stored on the user and carried by the :class:`~rapport.principal.Principal`;
 the org plug-in will supply departments and reporting lines through its own provider.
 """
 
@@ -13,8 +13,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from rapport.auth.principal import Principal
 from rapport.expr.variables import variables_for
+from rapport.principal import Principal
 
 __all__ = ["AttributeProvider", "PrincipalAttributes", "user_variables"]
 

@@ -17,12 +17,12 @@ from typing import Any
 
 import jsonschema
 
-from rapport.auth.principal import ADMIN_ROLE
 from rapport.errors import MetadataProblem, ValidationFailed
 from rapport.expr.ast import Expr
 from rapport.expr.parse import parse_where
 from rapport.metadata.documents import Document, DocumentKind
 from rapport.metadata.ir import SYSTEM_FIELDS, EntityDef, Model
+from rapport.principal import ADMIN_ROLE
 
 __all__ = ["ALL", "READ_ACTIONS", "Rule", "compile_rules", "field_names"]
 

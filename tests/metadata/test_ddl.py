@@ -8,9 +8,9 @@ import pytest
 
 from rapport.db.database import Database
 from rapport.errors import MetadataInvalid
+from rapport.metadata import ddl
 from rapport.metadata.ir import OnDelete
 from rapport.naming import PG_MAX_IDENTIFIER, qualified
-from rapport.sql import ddl
 from tests.sql.irfactory import entity, field, model, relation
 
 TRICKY = [
