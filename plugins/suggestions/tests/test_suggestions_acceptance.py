@@ -1,0 +1,158 @@
+"""Acceptance over HTTP with a real worker: an anonymous suggestion is adopted with two
+follow-up tasks and its submitter follows it with the code; nothing links it to them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from rapport_org import plugin as org_plugin
+from rapport_suggestions import plugin as suggestions_plugin
+from tests.erm_support import ErmTenant, GraphQLFailed, gql, readable_rows, setup_tenant
+from tests.jobs.support import TEST_REDIS_URL, WorkerProcess, eventually
+from tests.live_server import LiveServer, server_settings
+from tests.notify.receiver import Receiver
+
+from rapport.db.database import Database
+from rapport.notify.webhooks import create_subscription
+from rapport.settings import Settings
+
+EMPLOYEE_USER = "u-wang-7f3a"
+HR_USER = "u-hr-li"
+
+SUBMIT = """mutation($i: AnonymousSuggestionInput!) { submitAnonymousSuggestion(input: $i) { followUpCode } }"""
+STATUS = """query($c: String!) { anonymousSuggestionStatus(code: $c) {
+  status resolution upvotes comments tasks { title status dueAt } } }"""
+LIST = "{ suggestions { edges { node { id title status anonymous submitterId version } } } }"
+UPDATE = """mutation($id: ID!, $i: SuggestionUpdateInput!) { updateSuggestion(id: $id, input: $i) { id version } }"""
+TRANSITION = """mutation($id: ID!, $t: String!) { transitionSuggestion(id: $id, transition: $t) { state } }"""
+TASKS = """mutation($id: ID!, $t: [SuggestionTaskInput!]!) { createSuggestionTasks(id: $id, tasks: $t) }"""
+
+
+@pytest.fixture(scope="module")
+async def erm(database: Database) -> ErmTenant:
+    erm = await setup_tenant(database, [org_plugin, suggestions_plugin], "sug")
+    sales = await erm.create("org/department", {"name": "Sales"})
+    await erm.create(
+        "org/employee", {"name": "Wang Fang", "userId": EMPLOYEE_USER, "departmentId": sales}
+    )
+    await erm.create("org/employee", {"name": "Li Na", "userId": HR_USER})
+    return erm
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str) -> Settings:
+    return server_settings(database_url)
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, erm: ErmTenant) -> Iterator[LiveServer]:
+    with LiveServer(settings) as live:
+        yield live
+
+
+@pytest.fixture
+async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+async def test_an_anonymous_suggestion_is_adopted_with_two_tasks_and_followed_by_code(
+    erm: ErmTenant,
+    settings: Settings,
+    client: httpx.AsyncClient,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    employee = erm.token(settings, EMPLOYEE_USER, "employee")
+    hr = erm.token(settings, HR_USER, "hr")
+    with Receiver() as hooks, WorkerProcess(database_url, tmp_path, redis_url=TEST_REDIS_URL):
+        await create_subscription(
+            erm.db, tenant_id=erm.tenant_id, url=hooks.url + "/hook",
+            events=["workflow.transition"],
+        )  # fmt: skip
+        # given an employee who submits an anonymous suggestion while signed in
+        submitted = await gql(
+            client,
+            SUBMIT,
+            {
+                "i": {
+                    "title": "Quiet room",
+                    "body": "We need a quiet room.",
+                    "category": "workplace",
+                }
+            },
+            token=employee,
+        )
+        code = submitted["submitAnonymousSuggestion"]["followUpCode"]
+
+        # when HR finds it, names an owner, accepts and adopts it, and creates two tasks
+        (edge,) = (await gql(client, LIST, token=hr))["suggestions"]["edges"]
+        node = edge["node"]
+        assert (node["status"], node["anonymous"], node["submitterId"]) == ("pending", True, None)
+        await gql(client, UPDATE, {"id": node["id"], "i": {"ownerUserId": HR_USER}}, token=hr)
+        accepted = await gql(client, TRANSITION, {"id": node["id"], "t": "accept"}, token=hr)
+        assert accepted["transitionSuggestion"]["state"] == "in_progress"
+        with pytest.raises(GraphQLFailed, match="field resolution must have a value"):
+            await gql(client, TRANSITION, {"id": node["id"], "t": "adopt"}, token=hr)
+        await gql(
+            client, UPDATE, {"id": node["id"], "i": {"resolution": "Room 4B from May."}}, token=hr
+        )
+        await gql(client, TRANSITION, {"id": node["id"], "t": "adopt"}, token=hr)
+        tasks = [
+            {"title": "Furnish room 4B", "assignee": HR_USER, "dueAt": "2027-05-01T10:00:00+08:00"},
+            {"title": "Announce the room", "assignee": "u-facilities", "dueAt": "2027-05-08T10:00:00+08:00"},
+        ]  # fmt: skip
+        created = await gql(client, TASKS, {"id": node["id"], "t": tasks}, token=hr)
+        assert len(created["createSuggestionTasks"]) == 2
+
+        # then the submitter follows it with the code alone, without a login
+        followed = await gql(client, STATUS, {"c": code}, path=f"/public/{erm.slug}/graphql")
+        status = followed["anonymousSuggestionStatus"]
+        assert (status["status"], status["resolution"]) == ("adopted", "Room 4B from May.")
+        assert sorted(t["title"] for t in status["tasks"]) == [
+            "Announce the room",
+            "Furnish room 4B",
+        ]
+        assert {t["status"] for t in status["tasks"]} == {"open"}
+        # and the worker delivered the transitions to the subscribed webhook
+        await eventually(lambda: _count(hooks.received, 2), timeout=30)
+    events = sorted(r.json()["data"]["transition"] for r in hooks.received)
+    assert events == ["accept", "adopt"]
+    # and each task owner got an in-app notification
+    assignees = await erm.db.fetch(
+        f'SELECT recipient FROM "tenant_{erm.slug}".core_notification WHERE link = $1',
+        f"suggestions/{node['id']}",
+    )
+    assert sorted(r["recipient"] for r in assignees) == ["u-facilities", HR_USER]
+
+    # and no readable row names the employee's user or the code (but the employee's own rows)
+    employee_id = await erm.db.fetchval(
+        f'SELECT id::text FROM "tenant_{erm.slug}".org_employee WHERE user_id = $1', EMPLOYEE_USER
+    )
+    for table, text in await readable_rows(erm.db, erm.slug, erm.tenant_id):
+        if table.endswith(".org_employee") or _about(text, employee_id):
+            continue
+        assert EMPLOYEE_USER not in text, table
+        assert employee_id not in text, table
+        assert code not in text, table
+    stored = await erm.db.fetchrow(
+        f'SELECT created_by, submitter_id, created_at FROM "tenant_{erm.slug}".suggestions_suggestion'
+    )
+    assert stored is not None
+    assert (stored["created_by"], stored["submitter_id"]) == ("anonymous", None)
+    assert (stored["created_at"].hour, stored["created_at"].minute) == (0, 0)
+
+
+async def _count(received: list[object], n: int) -> bool:
+    return len(received) >= n
+
+
+def _about(text: str, record_id: str) -> bool:
+    """Whether a row is an audit entry or outbox event of the record ``record_id``."""
+    row = json.loads(text)
+    payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+    return record_id in (row.get("record_id"), payload.get("recordId"))
