@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 
 from rapport.auth.principal import ADMIN_ROLE, Principal
 from rapport.auth.tokens import issue_token
@@ -23,8 +24,18 @@ from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
 from rapport.records.writer import RecordWriter
 from rapport.settings import Settings
+from tests.live_server import LiveServer, server_settings
 
-__all__ = ["ErmTenant", "GraphQLFailed", "gql", "readable_rows", "setup_tenant"]
+__all__ = [
+    "ErmTenant",
+    "GraphQLFailed",
+    "client",
+    "gql",
+    "readable_rows",
+    "server",
+    "settings",
+    "setup_tenant",
+]
 
 
 class GraphQLFailed(AssertionError):
@@ -111,3 +122,23 @@ async def readable_rows(db: Database, slug: str, tenant_id: str) -> list[tuple[s
         found = await (db.fetch(sql, tenant_id) if where else db.fetch(sql))
         rows.extend((f"{t['table_schema']}.{t['table_name']}", r["j"]) for r in found)
     return rows
+
+
+# Fixtures of the acceptance modules (import them; each module defines its own ``erm``).
+
+
+@pytest.fixture(scope="module")
+def settings(database_url: str) -> Settings:
+    return server_settings(database_url)
+
+
+@pytest.fixture(scope="module")
+def server(settings: Settings, erm: ErmTenant) -> Iterator[LiveServer]:
+    with LiveServer(settings) as live:
+        yield live
+
+
+@pytest.fixture
+async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        yield http

@@ -5,7 +5,6 @@ starts a new revision, and an audience of nobody is refused."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,7 +13,6 @@ from rapport_announcements import plugin as announcements_plugin
 from rapport_org import plugin as org_plugin
 from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
 from tests.jobs.support import TEST_REDIS_URL, WorkerProcess, eventually
-from tests.live_server import LiveServer, server_settings
 from tests.notify.receiver import Receiver
 
 from rapport.db.database import Database
@@ -53,23 +51,6 @@ async def erm(database: Database) -> ErmTenant:
         record = {"name": name, "departmentId": department}
         await erm.create("org/employee", {**record, "userId": user} if user else record)
     return erm
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str) -> Settings:
-    return server_settings(database_url)
-
-
-@pytest.fixture(scope="module")
-def server(settings: Settings, erm: ErmTenant) -> Iterator[LiveServer]:
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
-async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-        yield http
 
 
 async def _department(erm: ErmTenant, name: str) -> str:

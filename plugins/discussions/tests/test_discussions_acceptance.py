@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from rapport_discussions import plugin as discussions_plugin
 from rapport_org import plugin as org_plugin
-from tests.erm_support import ErmTenant, GraphQLFailed, gql, readable_rows, setup_tenant
+from tests.erm_support import (
+    ErmTenant,
+    GraphQLFailed,
+    gql,
+    readable_rows,
+    setup_tenant,
+)
 from tests.jobs.support import TEST_REDIS_URL, WorkerProcess, eventually
-from tests.live_server import LiveServer, server_settings
 from tests.notify.receiver import Receiver
 
 from rapport.db.database import Database
@@ -58,23 +62,6 @@ async def erm(database: Database) -> ErmTenant:
     await erm.create("discussions/board", {"name": "Culture"})
     await erm.create("discussions/board_moderator", {"boardId": benefits, "userId": MODERATOR})
     return erm
-
-
-@pytest.fixture(scope="module")
-def settings(database_url: str) -> Settings:
-    return server_settings(database_url)
-
-
-@pytest.fixture(scope="module")
-def server(settings: Settings, erm: ErmTenant) -> Iterator[LiveServer]:
-    with LiveServer(settings) as live:
-        yield live
-
-
-@pytest.fixture
-async def client(server: LiveServer) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-        yield http
 
 
 async def _board(erm: ErmTenant, name: str) -> str:

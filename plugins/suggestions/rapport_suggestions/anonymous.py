@@ -58,7 +58,7 @@ async def submit(conn: Connection, writer: RecordWriter, input: Mapping[str, Any
 async def follow_up(conn: Connection, writer: RecordWriter, code: str) -> FollowUp:
     row = await _find(conn, writer, code)
     schema = writer.tenant.schema
-    counts = await conn.fetchrow(
+    (counts,) = await conn.fetch(
         f"SELECT (SELECT count(*) FROM {qualified(schema, 'suggestions_suggestion_upvote')} "
         "WHERE suggestion_id = $1::uuid) AS upvotes, "
         f"(SELECT count(*) FROM {qualified(schema, 'suggestions_suggestion_comment')} "

@@ -59,7 +59,7 @@ async def statistics(conn: Connection, schema: str, by: GroupBy) -> Statistics:
         f"FROM {suggestions} AS s LEFT JOIN {departments} AS d ON d.id = s.department_id "
         "GROUP BY 1 ORDER BY 3 DESC, 1"
     )
-    figures = await conn.fetchrow(
+    (figures,) = await conn.fetch(
         f"""
         SELECT count(first_response_at) AS responded,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY
