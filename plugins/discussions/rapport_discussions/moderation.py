@@ -16,7 +16,12 @@ from rapport.db.database import Connection
 from rapport.errors import FieldError, Forbidden, NotFound, ValidationFailed
 from rapport.naming import qualified
 from rapport.notify import notify
-from rapport.plugins.anonymity import pseudonym
+from rapport.plugins.anonymity import (
+    ANONYMOUS_VIA,
+    anonymous_principal,
+    create_anonymous,
+    pseudonym,
+)
 from rapport.records.writer import RecordWriter
 
 __all__ = ["Action", "is_moderator", "moderate", "react", "report", "unreact"]
@@ -140,11 +145,12 @@ async def react(
 ) -> None:
     await _post(conn, writer, post_id)
     reactor = await pseudonym(conn, writer, f"reaction:{post_id}", principal.subject)
-    await writer.create(
+    # Written as the fixed principal ``anonymous``: no createdBy or audit actor names the reactor.
+    await create_anonymous(
         conn,
+        writer,
         writer.metadata.model.entity("discussions/reaction"),
         {"subjectId": post_id, "kind": kind, "reactorHash": reactor},
-        principal=principal,
     )
 
 
@@ -162,4 +168,6 @@ async def unreact(
     )
     if found is None:
         raise NotFound("You have not reacted so to this post.", hint="React first.")
-    await writer.delete(conn, entity, found, principal=principal)
+    await writer.delete(
+        conn, entity, found, principal=anonymous_principal(writer.tenant.slug), via=ANONYMOUS_VIA
+    )

@@ -148,6 +148,8 @@ async def test_threads_reactions_and_moderation(
     await gql(client, REACT, {"id": first}, token=asker)
     with pytest.raises(GraphQLFailed):
         await gql(client, REACT, {"id": first}, token=asker)
+    (reaction,) = await erm.db.fetch(f'SELECT * FROM "tenant_{erm.slug}".discussions_reaction')
+    assert reaction["created_by"] == "anonymous" and ASKER not in str(dict(reaction))
     # only moderators moderate; a hidden reply disappears, a locked topic takes no reply
     with pytest.raises(GraphQLFailed, match="moderators"):
         await gql(client, MODERATE, {"id": first, "a": "HIDE"}, token=colleague)

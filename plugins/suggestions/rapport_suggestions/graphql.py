@@ -10,6 +10,7 @@ stored as a keyed hash), ``createSuggestionTasks(id, tasks)`` (HR, adopted sugge
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict
 from typing import Any
 
@@ -31,11 +32,10 @@ from graphql import (
 
 from rapport.errors import Forbidden, NotFound
 from rapport.graphql.contributions import Contribution, RequestContext
+from rapport.graphql.request import GraphQLRequest
 from rapport.graphql.types.context import BuildContext
 from rapport.metadata.bundle import TenantMetadata
-from rapport.naming import qualified
-from rapport.plugins.anonymity import pseudonym
-from rapport_suggestions import anonymous
+from rapport_suggestions import anonymous, votes
 from rapport_suggestions.statistics import GroupBy, statistics
 from rapport_suggestions.tasks import create_tasks
 
@@ -43,6 +43,7 @@ __all__ = ["contribute"]
 
 ORIGIN = "plugin:suggestions"
 HR_ROLES = frozenset({"hr", "hr_manager", "admin"})
+_VISIBLE = "query($id: ID!) { suggestion(id: $id) { id } }"
 
 
 def _nn(type_: Any) -> Any:
@@ -188,32 +189,32 @@ async def _comment(_root: object, info: Any, code: str, body: str) -> bool:
 async def _upvote(_root: object, info: Any, id: str) -> bool:
     """Upvote a suggestion you can read; once per employee (a second vote is a conflict)."""
     context: RequestContext = info.context
-    writer = context.api.writer
-    entity = context.metadata.model.entity("suggestions/suggestion_upvote")
+    await _readable(context, id)
     async with context.db.transaction() as conn:
-        voter = await pseudonym(conn, writer, f"suggestion:{id}", context.principal.subject)
-        await writer.create(
-            conn, entity, {"suggestionId": id, "voterHash": voter}, principal=context.principal
-        )
+        await votes.upvote(conn, context.api.writer, id, context.principal.subject)
     return True
 
 
 async def _withdraw(_root: object, info: Any, id: str) -> bool:
     context: RequestContext = info.context
-    writer = context.api.writer
-    entity = context.metadata.model.entity("suggestions/suggestion_upvote")
+    await _readable(context, id)
     async with context.db.transaction() as conn:
-        voter = await pseudonym(conn, writer, f"suggestion:{id}", context.principal.subject)
-        vote_id = await conn.fetchval(
-            f"SELECT id::text FROM {qualified(writer.tenant.schema, entity.table)} "
-            "WHERE suggestion_id = $1::uuid AND voter_hash = $2",
-            id,
-            voter,
-        )
-        if vote_id is None:
-            raise NotFound("You have not upvoted this suggestion.", hint="Upvote it first.")
-        await writer.delete(conn, entity, vote_id, principal=context.principal)
+        await votes.withdraw(conn, context.api.writer, id, context.principal.subject)
     return True
+
+
+async def _readable(context: RequestContext, suggestion_id: str) -> None:
+    # The permission-checked read path decides, exactly as for a query of the suggestion.
+    outcome = await context.api.execute(
+        context.db,
+        GraphQLRequest(_VISIBLE, variables={"id": suggestion_id}, allow_mutations=False),
+        context.principal,
+    )
+    if (json.loads(outcome.body).get("data") or {}).get("suggestion") is None:
+        raise NotFound(
+            f"No suggestion you can read has id {suggestion_id!r}.",
+            hint="Only suggestions HR made public to you can be upvoted.",
+        )
 
 
 async def _tasks(_root: object, info: Any, id: str, tasks: list[dict[str, Any]]) -> list[str]:
