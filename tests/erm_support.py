@@ -19,6 +19,7 @@ from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.db.tenants import create_tenant
 from rapport.metadata.lifecycle import load_published
+from rapport.notify.webhooks import create_subscription
 from rapport.plugins import PluginSpec, build_registry
 from rapport.plugins.lifecycle import install
 from rapport.plugins.subscriptions import assign_plan, put_plan
@@ -29,12 +30,14 @@ from tests.live_server import LiveServer, server_settings
 __all__ = [
     "ErmTenant",
     "GraphQLFailed",
+    "about_record",
     "client",
     "gql",
     "readable_rows",
     "server",
     "settings",
     "setup_tenant",
+    "subscribe_transitions",
 ]
 
 
@@ -102,6 +105,20 @@ async def gql(
         raise GraphQLFailed(body["errors"])
     data: dict[str, Any] = body["data"]
     return data
+
+
+def about_record(text: str, record_id: str) -> bool:
+    """Whether a row (JSON) is an audit entry or outbox event of the record ``record_id``."""
+    row = json.loads(text)
+    payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
+    return record_id in (row.get("record_id"), payload.get("recordId"))
+
+
+async def subscribe_transitions(erm: ErmTenant, url: str) -> None:
+    """A webhook subscription to every workflow transition of the tenant, at ``url``."""
+    await create_subscription(
+        erm.db, tenant_id=erm.tenant_id, url=url, events=["workflow.transition"]
+    )
 
 
 async def readable_rows(db: Database, slug: str, tenant_id: str) -> list[tuple[str, str]]:

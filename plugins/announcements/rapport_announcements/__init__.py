@@ -1,6 +1,6 @@
 """Rapport plug-in ``announcements``: targeted announcements with read receipts.
 
-An announcement (title, body, translations, attachments as ``core/attachment``, pinned,
+An announcement (title, body, translations, attachments (``announcement_attachment``), pinned,
 must-acknowledge) moves draft → scheduled → published → archived
 (``announcements/announcement-flow``; a scheduled one publishes itself at ``publishAt``).
 Publishing resolves the audience — roles, departments with every department below them,

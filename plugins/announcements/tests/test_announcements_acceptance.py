@@ -11,12 +11,11 @@ import httpx
 import pytest
 from rapport_announcements import plugin as announcements_plugin
 from rapport_org import plugin as org_plugin
-from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
+from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant, subscribe_transitions
 from tests.jobs.support import TEST_REDIS_URL, WorkerProcess, eventually
 from tests.notify.receiver import Receiver
 
 from rapport.db.database import Database
-from rapport.notify.webhooks import create_subscription
 from rapport.settings import Settings
 from rapport.workflow.sla import sweep_sla
 
@@ -30,9 +29,11 @@ UPDATE = """mutation($id: ID!, $i: AnnouncementUpdateInput!) {
 TRANSITION = """mutation($id: ID!, $t: String!) { transitionAnnouncement(id: $id, transition: $t) { state } }"""
 RECEIPTS = """query($id: ID!) { announcementReceipts(where: {announcementId: {_eq: $id}}, first: 100) {
   edges { node { id userId revision status readAt acknowledgedAt } } } }"""
-MINE = (
-    "{ announcementReceipts { edges { node { id status announcement { title translations } } } } }"
-)
+MINE = """{ announcementReceipts { edges { node { id status announcement { title translations
+  attachments { edges { node { file { name } } } } } } } } }"""
+ATTACH = """mutation($i: AnnouncementAttachmentCreateInput!) {
+  createAnnouncementAttachment(input: $i) { id } }"""
+FILES = "{ announcementAttachments { edges { node { id } } } }"
 READ = """mutation($id: ID!, $t: String!) { transitionAnnouncementReceipt(id: $id, transition: $t) { state } }"""
 STATS = """query($id: ID!, $r: Int) { announcementStatistics(id: $id, revision: $r) {
   revision departments { department recipients read acknowledged } } }"""
@@ -107,10 +108,7 @@ async def test_a_department_announcement_reaches_exactly_its_people_with_receipt
     hr = erm.token(settings, HR, "hr")
     sales = await _department(erm, "Sales")
     with Receiver() as hooks, WorkerProcess(database_url, tmp_path, redis_url=TEST_REDIS_URL):
-        await create_subscription(
-            erm.db, tenant_id=erm.tenant_id, url=hooks.url + "/hook",
-            events=["workflow.transition"],
-        )  # fmt: skip
+        await subscribe_transitions(erm, hooks.url + "/hook")
         # given a must-acknowledge announcement to Sales (and so Sales East), in two languages
         created = await gql(
             client,
@@ -135,12 +133,21 @@ async def test_a_department_announcement_reaches_exactly_its_people_with_receipt
         await eventually(lambda: _count(hooks.received, 1), timeout=30)
         assert hooks.received[0].json()["data"]["transition"] == "publish"
 
+        # and an attachment added by HR is readable by recipients only
+        file = {"key": "a/policy.pdf", "name": "policy.pdf", "size": 1024,
+                "contentType": "application/pdf"}  # fmt: skip
+        await gql(client, ATTACH, {"i": {"announcementId": announcement, "file": file}}, token=hr)
+
         # when one reads and acknowledges, another only reads, and Finance looks for it
         receipts = {}
         for user in (SALES, EAST, FINANCE):
             mine = await gql(client, MINE, token=erm.token(settings, user, "employee"))
             receipts[user] = [e["node"] for e in mine["announcementReceipts"]["edges"]]
         assert receipts[FINANCE] == []
+        attachments = receipts[SALES][0]["announcement"]["attachments"]["edges"]
+        assert [a["node"]["file"]["name"] for a in attachments] == ["policy.pdf"]
+        finance_files = await gql(client, FILES, token=erm.token(settings, FINANCE, "employee"))
+        assert finance_files["announcementAttachments"]["edges"] == []
         assert receipts[SALES][0]["announcement"]["translations"]["en"]["title"] == (
             "New travel policy"
         )

@@ -3,7 +3,6 @@ follow-up tasks and its submitter follows it with the code; nothing links it to 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import httpx
@@ -13,15 +12,16 @@ from rapport_suggestions import plugin as suggestions_plugin
 from tests.erm_support import (
     ErmTenant,
     GraphQLFailed,
+    about_record,
     gql,
     readable_rows,
     setup_tenant,
+    subscribe_transitions,
 )
 from tests.jobs.support import TEST_REDIS_URL, WorkerProcess, eventually
 from tests.notify.receiver import Receiver
 
 from rapport.db.database import Database
-from rapport.notify.webhooks import create_subscription
 from rapport.settings import Settings
 
 EMPLOYEE_USER = "u-wang-7f3a"
@@ -33,6 +33,11 @@ STATUS = """query($c: String!) { anonymousSuggestionStatus(code: $c) {
 LIST = "{ suggestions { edges { node { id title status anonymous submitterId version } } } }"
 UPDATE = """mutation($id: ID!, $i: SuggestionUpdateInput!) { updateSuggestion(id: $id, input: $i) { id version } }"""
 TRANSITION = """mutation($id: ID!, $t: String!) { transitionSuggestion(id: $id, transition: $t) { state } }"""
+COMMENT = (
+    """mutation($c: String!, $b: String!) { commentAnonymousSuggestion(code: $c, body: $b) }"""
+)
+MY_TASKS = "{ tasks { edges { node { id title } } } }"
+DONE = """mutation($id: ID!) { updateTask(id: $id, input: {status: done}) { id } }"""
 TASKS = """mutation($id: ID!, $t: [SuggestionTaskInput!]!) { createSuggestionTasks(id: $id, tasks: $t) }"""
 
 
@@ -57,10 +62,7 @@ async def test_an_anonymous_suggestion_is_adopted_with_two_tasks_and_followed_by
     employee = erm.token(settings, EMPLOYEE_USER, "employee")
     hr = erm.token(settings, HR_USER, "hr")
     with Receiver() as hooks, WorkerProcess(database_url, tmp_path, redis_url=TEST_REDIS_URL):
-        await create_subscription(
-            erm.db, tenant_id=erm.tenant_id, url=hooks.url + "/hook",
-            events=["workflow.transition"],
-        )  # fmt: skip
+        await subscribe_transitions(erm, hooks.url + "/hook")
         # given an employee who submits an anonymous suggestion while signed in
         submitted = await gql(
             client,
@@ -96,15 +98,29 @@ async def test_an_anonymous_suggestion_is_adopted_with_two_tasks_and_followed_by
         created = await gql(client, TASKS, {"id": node["id"], "t": tasks}, token=hr)
         assert len(created["createSuggestionTasks"]) == 2
 
+        # and the facilities owner reports their task done
+        facilities = erm.token(settings, "u-facilities", "employee")
+        (own,) = (await gql(client, MY_TASKS, token=facilities))["tasks"]["edges"]
+        await gql(client, DONE, {"id": own["node"]["id"]}, token=facilities)
+
         # then the submitter follows it with the code alone, without a login
         followed = await gql(client, STATUS, {"c": code}, path=f"/public/{erm.slug}/graphql")
         status = followed["anonymousSuggestionStatus"]
+        assert status["comments"] == 0
+        await gql(
+            client, COMMENT, {"c": code, "b": "Thank you!"}, path=f"/public/{erm.slug}/graphql"
+        )
+        commented = await gql(client, STATUS, {"c": code}, path=f"/public/{erm.slug}/graphql")
+        assert commented["anonymousSuggestionStatus"]["comments"] == 1
         assert (status["status"], status["resolution"]) == ("adopted", "Room 4B from May.")
         assert sorted(t["title"] for t in status["tasks"]) == [
             "Announce the room",
             "Furnish room 4B",
         ]
-        assert {t["status"] for t in status["tasks"]} == {"open"}
+        assert {t["title"]: t["status"] for t in status["tasks"]} == {
+            "Furnish room 4B": "open",
+            "Announce the room": "done",
+        }
         # and the worker delivered the transitions to the subscribed webhook
         await eventually(lambda: _count(hooks.received, 2), timeout=30)
     events = sorted(r.json()["data"]["transition"] for r in hooks.received)
@@ -121,7 +137,7 @@ async def test_an_anonymous_suggestion_is_adopted_with_two_tasks_and_followed_by
         f'SELECT id::text FROM "tenant_{erm.slug}".org_employee WHERE user_id = $1', EMPLOYEE_USER
     )
     for table, text in await readable_rows(erm.db, erm.slug, erm.tenant_id):
-        if table.endswith(".org_employee") or _about(text, employee_id):
+        if table.endswith(".org_employee") or about_record(text, employee_id):
             continue
         assert EMPLOYEE_USER not in text, table
         assert employee_id not in text, table
@@ -136,10 +152,3 @@ async def test_an_anonymous_suggestion_is_adopted_with_two_tasks_and_followed_by
 
 async def _count(received: list[object], n: int) -> bool:
     return len(received) >= n
-
-
-def _about(text: str, record_id: str) -> bool:
-    """Whether a row is an audit entry or outbox event of the record ``record_id``."""
-    row = json.loads(text)
-    payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
-    return record_id in (row.get("record_id"), payload.get("recordId"))
