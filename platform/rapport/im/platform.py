@@ -148,6 +148,7 @@ async def call(
         raise PlatformError(
             f"{what}: {platform.label} cannot be reached ({type(exc).__name__}).",
             hint="Check the network path to the platform; the call is retried later.",
+            details={"unreachable": True},
         ) from None
     try:
         answer = response.json()
@@ -157,6 +158,7 @@ async def call(
         raise PlatformError(
             f"{what}: {platform.label} answered HTTP {response.status_code} without JSON.",
             hint="The platform may be down or a proxy is in the way; retried later.",
+            details={"unreachable": True},
         )
     errcode = answer.get("errcode", 0)
     sub_code = str(answer.get("sub_code", ""))

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from rapport.audit.held import audit_release_cron
+from rapport.im.directory import SYNC_TOPIC, run_sync_job
 from rapport.jobs.context import CronSpec, Handler
 from rapport.jobs.maintenance import prune_outbox
 from rapport.notify.app_delivery import APP_TOPIC
@@ -32,6 +33,7 @@ HANDLERS: Mapping[str, Handler] = MappingProxyType(
         "webhook.deliver": deliver,
         "notify.email": send_email,
         APP_TOPIC: deliver_app_message,  # WeCom and DingTalk app messages
+        SYNC_TOPIC: run_sync_job,  # WeCom/DingTalk directory sync an admin asked for
     }
 )
 
