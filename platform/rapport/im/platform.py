@@ -154,9 +154,9 @@ async def call(
         answer = response.json()
     except ValueError:
         answer = None
-    if not isinstance(answer, dict):
+    if not isinstance(answer, dict) or response.status_code >= 500:
         raise PlatformError(
-            f"{what}: {platform.label} answered HTTP {response.status_code} without JSON.",
+            f"{what}: {platform.label} is unavailable (HTTP {response.status_code}).",
             hint="The platform may be down or a proxy is in the way; retried later.",
             details={"unreachable": True},
         )
