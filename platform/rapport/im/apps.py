@@ -20,7 +20,7 @@ from asyncpg import Record
 
 from rapport.crypto.cipher import Sealed
 from rapport.crypto.keys import KeyRing
-from rapport.db.database import Connection
+from rapport.db.database import Connection, Database
 from rapport.db.tenants import Queryable
 from rapport.errors import FieldError, NotFound, ValidationFailed
 from rapport.im.dingtalk import DINGTALK
@@ -39,6 +39,7 @@ __all__ = [
     "list_apps",
     "open_secret",
     "platform_named",
+    "require_app",
     "seal_secret",
     "set_app",
 ]
@@ -309,3 +310,17 @@ async def credentials(
         agent_id=config.agent_id,
         secret=secret,
     )
+
+
+async def require_app(
+    db: Database, keyring: KeyRing, tenant_id: str, platform: str
+) -> tuple[AppConfig, AppCredentials]:
+    """:func:`credentials`, or NotFound naming what to configure."""
+    async with db.acquire() as conn:
+        found = await credentials(conn, keyring, tenant_id, platform)
+    if found is None:
+        raise NotFound(
+            f"This tenant has no {platform_named(platform).label} app.",
+            hint="A tenant admin configures it with setImApp.",
+        )
+    return found

@@ -23,8 +23,8 @@ import httpx
 
 from rapport.crypto.keys import KeyRing
 from rapport.db.database import Database
-from rapport.errors import NotFound, PlatformError
-from rapport.im.apps import credentials, keyring_for, platform_named
+from rapport.errors import PlatformError
+from rapport.im.apps import keyring_for, platform_named, require_app
 from rapport.im.identities import link_account
 from rapport.im.platform import DirectoryPage, PlatformUser
 from rapport.im.tokens import with_token
@@ -69,14 +69,7 @@ async def sync_directory(
     platform_name: str,
 ) -> SyncReport:
     platform = platform_named(platform_name)
-    async with db.acquire() as conn:
-        found = await credentials(conn, keyring, tenant_id, platform.name)
-    if found is None:
-        raise NotFound(
-            f"This tenant has no {platform.label} app to sync.",
-            hint="Configure it first with setImApp.",
-        )
-    config, app = found
+    config, app = await require_app(db, keyring, tenant_id, platform.name)
     run_id = int(
         await db.fetchval(
             "INSERT INTO rapport.im_sync_runs (tenant_id, platform) VALUES ($1::uuid, $2) "

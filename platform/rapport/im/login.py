@@ -28,7 +28,7 @@ from rapport.auth.sessions import Session, start_session
 from rapport.crypto.keys import KeyRing
 from rapport.db.database import Database
 from rapport.errors import BadRequest, LoginFailed, NotFound, PlatformError
-from rapport.im.apps import credentials, platform_named
+from rapport.im.apps import platform_named, require_app
 from rapport.im.identities import link_account
 from rapport.im.platform import TokenRejected
 from rapport.im.tokens import with_token
@@ -75,14 +75,7 @@ async def authorize(
 ) -> Authorization:
     chosen = platform_named(platform)
     tenant_id = await _tenant_id(db, tenant)
-    async with db.acquire() as conn:
-        found = await credentials(conn, keyring, tenant_id, chosen.name)
-    if found is None:
-        raise NotFound(
-            f"Tenant {tenant!r} has no {chosen.label} app.",
-            hint="A tenant admin configures it with setImApp.",
-        )
-    config, app = found
+    config, app = await require_app(db, keyring, tenant_id, chosen.name)
     if redirect_uri not in config.redirect_uris:
         raise BadRequest(
             f"{redirect_uri!r} is not a redirect URI of the tenant's {chosen.label} app.",
@@ -134,11 +127,7 @@ async def login(
         raise LoginFailed("The login state is unknown, used or expired.", hint=_RESTART)
     if browser is None or not hmac.compare_digest(bytes(bound), _digest(browser)):
         raise LoginFailed("This login was started in another browser.", hint=_RESTART)
-    async with db.acquire() as conn:
-        found = await credentials(conn, keyring, tenant_id, chosen.name)
-    if found is None:
-        raise NotFound(f"Tenant {tenant!r} has no {chosen.label} app.", hint="See setImApp.")
-    config, app = found
+    config, app = await require_app(db, keyring, tenant_id, chosen.name)
     try:
         account = await with_token(
             db, keyring, http, settings.im, tenant_id, app,
