@@ -36,7 +36,7 @@ from rapport.db.database import Connection, Database
 from rapport.errors import LoginFailed, TotpRequired, Unauthenticated
 from rapport.settings import Settings
 
-__all__ = ["RevocationList", "Session", "login", "logout", "refresh"]
+__all__ = ["RevocationList", "Session", "login", "logout", "refresh", "start_session"]
 
 _FAILED = "Login failed: the login or password is wrong, or the account is locked or disabled."
 _FAILED_HINT = (
@@ -243,6 +243,10 @@ async def _start(
         now + timedelta(seconds=identity.session_absolute_seconds),
     )
     return _session(settings, tenant, user_id, roles, refresh_token)
+
+
+# A session for a user proven by other means: WeCom/DingTalk H5 login (rapport.im.login).
+start_session = _start
 
 
 def _session(

@@ -25,6 +25,7 @@ from rapport.auth.principal import Principal
 from rapport.db.database import Database
 from rapport.forms.graphql import contribute_forms
 from rapport.graphql.types.context import BuildContext
+from rapport.im.graphql import im_fields
 from rapport.metadata.bundle import TenantMetadata
 from rapport.notify.graphql import contribute_notifications
 from rapport.plugins.graphql import contribute_plugins
@@ -65,11 +66,18 @@ class RequestContext:
         return self.api.metadata
 
 
+def contribute_im(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
+    """Channel preferences and the WeCom/DingTalk apps (rapport.im.graphql)."""
+    query, mutation = im_fields(ctx, metadata)
+    return Contribution(query=query, mutation=mutation)
+
+
 # Every capability's contributor, in the order their fields appear in the schema.
 CONTRIBUTORS: tuple[Contributor, ...] = (
     contribute_forms,
     contribute_workflows,
     contribute_notifications,
+    contribute_im,  # channel preferences, WeCom and DingTalk apps
     contribute_audit,
     contribute_plugins,  # last: the fields of the plug-ins installed in the tenant
 )

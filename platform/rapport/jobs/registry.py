@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from types import MappingProxyType
 
 from rapport.audit.held import audit_release_cron
+from rapport.im.directory import SYNC_TOPIC, run_sync_job
 from rapport.jobs.context import CronSpec, Handler
 from rapport.jobs.maintenance import prune_outbox
+from rapport.notify.app_delivery import APP_TOPIC
+from rapport.notify.app_delivery import deliver as deliver_app_message
 from rapport.notify.email import send as send_email
 from rapport.notify.webhooks import deliver, fan_out
 from rapport.workflow.sla import sla_cron
@@ -29,6 +32,8 @@ HANDLERS: Mapping[str, Handler] = MappingProxyType(
         "notification.created": fan_out,
         "webhook.deliver": deliver,
         "notify.email": send_email,
+        APP_TOPIC: deliver_app_message,  # WeCom and DingTalk app messages
+        SYNC_TOPIC: run_sync_job,  # WeCom/DingTalk directory sync an admin asked for
     }
 )
 
