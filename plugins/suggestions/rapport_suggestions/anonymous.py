@@ -22,7 +22,7 @@ from rapport.plugins.anonymity import (
 )
 from rapport.records.writer import RecordWriter
 
-__all__ = ["FollowUp", "FollowUpTask", "comment", "follow_up", "submit"]
+__all__ = ["FollowUp", "FollowUpTask", "attach", "comment", "follow_up", "submit"]
 
 _FIELDS = ("title", "body", "category", "departmentId")
 
@@ -90,6 +90,15 @@ async def comment(conn: Connection, writer: RecordWriter, code: str, body: str) 
     await create_anonymous(
         conn, writer, entity, {"suggestionId": row["id"], "body": body, "fromSubmitter": True}
     )
+
+
+async def attach(
+    conn: Connection, writer: RecordWriter, code: str, file: Mapping[str, Any]
+) -> None:
+    """Attach a file reference (key, name, size, contentType, sha256) to the suggestion."""
+    row = await _find(conn, writer, code)
+    entity = writer.metadata.model.entity("suggestions/suggestion_attachment")
+    await create_anonymous(conn, writer, entity, {"suggestionId": row["id"], "file": dict(file)})
 
 
 async def _find(conn: Connection, writer: RecordWriter, code: str) -> Any:

@@ -2,7 +2,8 @@
 
 Anonymous path (also served login-free at ``POST /public/{tenant}/graphql``; the resolvers never
 look at who is asking): ``submitAnonymousSuggestion(input)`` → ``{followUpCode}``,
-``anonymousSuggestionStatus(code)`` and ``commentAnonymousSuggestion(code, body)``.
+``anonymousSuggestionStatus(code)``, ``commentAnonymousSuggestion(code, body)`` and
+``attachToAnonymousSuggestion(code, file)`` (a file reference already in the file store).
 Signed-in: ``upvoteSuggestion(id)`` / ``withdrawSuggestionUpvote(id)`` (once per employee,
 stored as a keyed hash), ``createSuggestionTasks(id, tasks)`` (HR, adopted suggestions) and
 ``suggestionStatistics(by)`` (HR; small groups suppressed).
@@ -104,6 +105,16 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
             "description": GraphQLInputField(GraphQLString),
         },
     )
+    file_input = GraphQLInputObjectType(
+        "AnonymousSuggestionFileInput",
+        lambda: {
+            "key": GraphQLInputField(_nn(GraphQLString), description="Storage key."),
+            "name": GraphQLInputField(_nn(GraphQLString)),
+            "size": GraphQLInputField(_nn(GraphQLInt)),
+            "contentType": GraphQLInputField(_nn(GraphQLString)),
+            "sha256": GraphQLInputField(GraphQLString),
+        },
+    )
     group_by = GraphQLEnumType("SuggestionGroupBy", {g.name: g.value for g in GroupBy})
     group = GraphQLObjectType(
         "SuggestionGroup",
@@ -124,7 +135,8 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
             "adoptionRate": GraphQLField(GraphQLFloat),
         },
     )
-    for type_ in (category, task, status, receipt, input_type, task_input, group_by, group, stats):
+    types = (category, task, status, receipt, input_type, task_input, file_input, group_by)
+    for type_ in (*types, group, stats):
         ctx.registry.add(type_, origin=ORIGIN)
     code = {"code": GraphQLArgument(_nn(GraphQLString))}
     by_id = {"id": GraphQLArgument(_nn(GraphQLID))}
@@ -143,6 +155,11 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
                 _nn(GraphQLBoolean),
                 args={**code, "body": GraphQLArgument(_nn(GraphQLString))},
                 resolve=_comment,
+            ),
+            "attachToAnonymousSuggestion": GraphQLField(
+                _nn(GraphQLBoolean),
+                args={**code, "file": GraphQLArgument(_nn(file_input))},
+                resolve=_attach,
             ),
             "upvoteSuggestion": GraphQLField(_nn(GraphQLBoolean), args=by_id, resolve=_upvote),
             "withdrawSuggestionUpvote": GraphQLField(
@@ -183,6 +200,15 @@ async def _comment(_root: object, info: Any, code: str, body: str) -> bool:
     context: RequestContext = info.context
     async with context.db.transaction() as conn:
         await anonymous.comment(conn, context.api.writer, code, body)
+    return True
+
+
+async def _attach(_root: object, info: Any, code: str, file: dict[str, Any]) -> bool:
+    context: RequestContext = info.context
+    async with context.db.transaction() as conn:
+        await anonymous.attach(
+            conn, context.api.writer, code, {k: v for k, v in file.items() if v is not None}
+        )
     return True
 
 

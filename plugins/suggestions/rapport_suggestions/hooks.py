@@ -56,7 +56,12 @@ class SuggestionHooks(Hooks):
     def public_fields(self) -> frozenset[str]:
         # The anonymous path needs no login: a login would be the identity it must not keep.
         return frozenset(
-            {"submitAnonymousSuggestion", "anonymousSuggestionStatus", "commentAnonymousSuggestion"}
+            {
+                "submitAnonymousSuggestion",
+                "anonymousSuggestionStatus",
+                "commentAnonymousSuggestion",
+                "attachToAnonymousSuggestion",
+            }
         )
 
     def graphql(self) -> tuple[Contributor, ...]:

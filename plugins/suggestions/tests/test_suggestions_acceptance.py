@@ -38,6 +38,9 @@ COMMENT = (
 )
 MY_TASKS = "{ tasks { edges { node { id title } } } }"
 DONE = """mutation($id: ID!) { updateTask(id: $id, input: {status: done}) { id } }"""
+ATTACH = """mutation($c: String!, $f: AnonymousSuggestionFileInput!) {
+  attachToAnonymousSuggestion(code: $c, file: $f) }"""
+FILES = "{ suggestionAttachments { edges { node { file { name } suggestionId } } } }"
 TASKS = """mutation($id: ID!, $t: [SuggestionTaskInput!]!) { createSuggestionTasks(id: $id, tasks: $t) }"""
 
 
@@ -77,10 +80,14 @@ async def test_an_anonymous_suggestion_is_adopted_with_two_tasks_and_followed_by
             token=employee,
         )
         code = submitted["submitAnonymousSuggestion"]["followUpCode"]
+        photo = {"key": "s/room.jpg", "name": "room.jpg", "size": 2048, "contentType": "image/jpeg"}
+        await gql(client, ATTACH, {"c": code, "f": photo}, path=f"/public/{erm.slug}/graphql")
 
         # when HR finds it, names an owner, accepts and adopts it, and creates two tasks
         (edge,) = (await gql(client, LIST, token=hr))["suggestions"]["edges"]
         node = edge["node"]
+        (attached,) = (await gql(client, FILES, token=hr))["suggestionAttachments"]["edges"]
+        assert attached["node"] == {"file": {"name": "room.jpg"}, "suggestionId": node["id"]}
         assert (node["status"], node["anonymous"], node["submitterId"]) == ("pending", True, None)
         await gql(client, UPDATE, {"id": node["id"], "i": {"ownerUserId": HR_USER}}, token=hr)
         accepted = await gql(client, TRANSITION, {"id": node["id"], "t": "accept"}, token=hr)
