@@ -33,6 +33,7 @@ GRAPHQL_CORE = (
 CAPABILITIES = (
     "rapport.audit",
     "rapport.forms",
+    "rapport.im",
     "rapport.jobs",
     "rapport.notify",
     "rapport.plugins",
