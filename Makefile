@@ -6,11 +6,13 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: serve test suite lint typecheck bench schema clean
 
-$(STAMP): pyproject.toml plugins/org/pyproject.toml plugins/complaints/pyproject.toml
+BUNDLED := org complaints suggestions announcements discussions
+
+$(STAMP): pyproject.toml $(foreach p,$(BUNDLED),plugins/$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
-	$(BIN)/pip install --quiet -e plugins/org -e plugins/complaints  # the bundled plug-ins (D10)
+	$(BIN)/pip install --quiet $(foreach p,$(BUNDLED),-e plugins/$(p))  # the bundled plug-ins (D10)
 	touch $(STAMP)
 
 serve: $(STAMP)

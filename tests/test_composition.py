@@ -32,11 +32,12 @@ def test_every_outbox_topic_has_its_handler_and_the_cron_jobs_are_the_products()
 
 
 def test_the_schema_lists_the_capabilities_fields_in_a_fixed_order() -> None:
-    # then: forms, workflows, notifications, audit, and the plug-ins' fields last
+    # then: forms, workflows, notifications, WeCom/DingTalk, audit, and the plug-ins' fields last
     assert [c.__module__ for c in KERNEL.contributors] == [
         "rapport.forms.graphql",
         "rapport.workflow.graphql",
         "rapport.notify.graphql",
+        "rapport.im.graphql",
         "rapport.audit.graphql",
         "rapport.plugins.graphql",
     ]

@@ -43,6 +43,7 @@ GRAPHQL_CORE_HELPERS = (
 CAPABILITIES = (
     "rapport.audit",
     "rapport.forms",
+    "rapport.im",
     "rapport.jobs",
     "rapport.notify",
     "rapport.plugins",

@@ -38,6 +38,7 @@ from rapport.graphql.http import graphql_endpoint, healthz_endpoint
 from rapport.graphql.limits import load_persisted_operations
 from rapport.graphql.public import public_endpoint
 from rapport.graphql.ws import websocket_endpoint
+from rapport.im.http import IM_ROUTES
 from rapport.plugins import installed_registry
 from rapport.plugins.attributes import PluginAttributes
 from rapport.ratelimit import TokenBuckets
@@ -73,6 +74,7 @@ class RapportApp(Starlette):
                 Route("/graphql/admin", admin_endpoint, methods=["GET", "POST"]),
                 Route("/public/{tenant}/graphql", public_endpoint, methods=["POST"]),
                 *AUTH_ROUTES,
+                *IM_ROUTES,  # WeCom and DingTalk H5 login
             ],
             middleware=[Middleware(TelemetryMiddleware)],
         )

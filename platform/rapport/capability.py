@@ -2,7 +2,8 @@
 
 Forms, workflows, notifications, the audit log, permissions, background jobs and the installed
 plug-ins are each one :class:`Capability`: the GraphQL root fields it contributes, the write
-participants every record write runs through, and its job handlers and cron jobs. The
+participants every record write runs through, its job handlers and cron jobs, and the catalog
+columns of sealed values it owns (re-sealed by ``rapport keys rotate --reencrypt``). The
 composition root (:mod:`rapport.composition`, used by the app factory and the worker) lists
 them in one place and :func:`compose` checks and freezes them into a :class:`Kernel`; the layers
 below take the kernel's parts as arguments and import no capability.
@@ -21,9 +22,10 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from types import MappingProxyType
 
+from rapport.crypto.rotation import SealedColumn
 from rapport.graphql.contributions import Contributor
 from rapport.jobs.context import CronSpec, Handler
-from rapport.jobs.topics import TOPICS
+from rapport.jobs.topics import TOPICS, is_plugin_topic
 from rapport.records.change import WriteParticipant
 
 __all__ = ["Capability", "Kernel", "WriteStage", "compose"]
@@ -56,6 +58,7 @@ class Capability:
     participants: Mapping[WriteStage, WriteParticipant] = field(default_factory=_no_participants)
     handlers: Mapping[str, Handler] = field(default_factory=_no_handlers)  # topic -> handler
     cron_jobs: tuple[CronSpec, ...] = ()
+    sealed: tuple[SealedColumn, ...] = ()  # catalog columns `rapport keys rotate` re-seals
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,7 @@ class Kernel:
     participants: tuple[WriteParticipant, ...]  # by stage, then capability order
     handlers: Mapping[str, Handler]
     cron_jobs: tuple[CronSpec, ...]
+    sealed: tuple[SealedColumn, ...]
 
 
 def compose(capabilities: Iterable[Capability]) -> Kernel:
@@ -74,7 +78,7 @@ def compose(capabilities: Iterable[Capability]) -> Kernel:
 
     Raises RuntimeError (the process must not start) when two capabilities share a name, a job
     topic or a cron job name, or when the handlers and the outbox's topics
-    (:data:`rapport.jobs.topics.TOPICS`) differ.
+    (:data:`rapport.jobs.topics.TOPICS`) differ; plug-in job topics (``plugin:…``) come on top.
     """
     listed = tuple(capabilities)
     problems: list[str] = []
@@ -84,7 +88,7 @@ def compose(capabilities: Iterable[Capability]) -> Kernel:
     handlers = {topic: h for c in listed for topic, h in c.handlers.items()}
     if missing := sorted(TOPICS - handlers.keys()):
         problems.append(f"no capability handles the topic(s) {', '.join(missing)}")
-    if unlisted := sorted(handlers.keys() - TOPICS):
+    if unlisted := sorted(t for t in handlers.keys() - TOPICS if not is_plugin_topic(t)):
         problems.append(
             f"topic(s) {', '.join(unlisted)} are handled but missing from rapport.jobs.topics"
         )
@@ -100,6 +104,7 @@ def compose(capabilities: Iterable[Capability]) -> Kernel:
         participants=tuple(p for _, _, p in staged),
         handlers=MappingProxyType(handlers),
         cron_jobs=tuple(j for c in listed for j in c.cron_jobs),
+        sealed=tuple(s for c in listed for s in c.sealed),
     )
 
 

@@ -3,7 +3,7 @@
 The app factory (rapport.app), the worker (rapport.cli.worker) and the tools that write records
 take their :class:`~rapport.capability.Kernel` from here; nothing below this module imports a
 capability to find its fields, participants or jobs. The order is the GraphQL schema's field
-order (forms, workflows, notifications, audit, then the plug-ins' fields); write participants
+order (forms, workflows, notifications, WeCom/DingTalk, audit, then the plug-ins' fields); write participants
 are ordered by their :class:`~rapport.capability.WriteStage`.
 """
 
@@ -13,11 +13,23 @@ from rapport.audit.capability import AUDIT
 from rapport.auth.permissions.capability import PERMISSIONS
 from rapport.capability import Kernel, compose
 from rapport.forms.capability import FORMS
+from rapport.im.capability import IM
 from rapport.jobs.capability import JOBS
 from rapport.notify.capability import NOTIFICATIONS
 from rapport.plugins.capability import PLUGINS
+from rapport.plugins.jobs import plugin_jobs
+from rapport.plugins.registry import Registry
 from rapport.workflow.capability import WORKFLOWS
 
-__all__ = ["KERNEL"]
+__all__ = ["KERNEL", "worker_kernel"]
 
-KERNEL: Kernel = compose((PERMISSIONS, JOBS, FORMS, WORKFLOWS, NOTIFICATIONS, AUDIT, PLUGINS))
+KERNEL: Kernel = compose((PERMISSIONS, JOBS, FORMS, WORKFLOWS, NOTIFICATIONS, IM, AUDIT, PLUGINS))
+
+
+def worker_kernel(registry: Registry) -> Kernel:
+    """The worker's kernel: every capability's, plus the jobs of the installed plug-ins.
+
+    Built when the worker starts rather than at import: loading the plug-ins imports their
+    packages, which may take their write participants from :data:`KERNEL`.
+    """
+    return compose((*KERNEL.capabilities, plugin_jobs(registry)))

@@ -35,6 +35,7 @@ widget::
     ├── DatabaseUnavailable     DATABASE_UNAVAILABLE   PostgreSQL cannot be reached
     ├── ConfigurationError      CONFIGURATION_ERROR    a setting is missing or malformed
     ├── DeliveryFailed          DELIVERY_FAILED        a webhook/robot refused an event (retried)
+    ├── PlatformError           PLATFORM_ERROR         WeCom/DingTalk refused a call or is unreachable
     ├── DecryptionFailed        DECRYPTION_FAILED      wrong/missing key, or a ciphertext moved or altered
     ├── PluginInvalid           PLUGIN_INVALID         installed plug-ins fail validation (all problems)
     └── PluginNotAllowed        PLUGIN_NOT_ALLOWED     the tenant's plan does not include the plug-in
@@ -66,6 +67,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "PersistedQueryNotFound",
+    "PlatformError",
     "PluginInvalid",
     "PluginNotAllowed",
     "PublishFailed",
@@ -345,6 +347,14 @@ class DeliveryFailed(RapportError):
     """An outbound webhook or robot did not accept an event; the job retries it with backoff."""
 
     code = "DELIVERY_FAILED"
+    http_status = 502
+
+
+class PlatformError(RapportError):
+    """WeCom or DingTalk refused a server API call (``details.errcode``) or could not be
+    reached (no errcode); the message says what to fix."""
+
+    code = "PLATFORM_ERROR"
     http_status = 502
 
 

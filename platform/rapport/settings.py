@@ -54,6 +54,12 @@ default so that ``rapport serve`` works on a bare machine; production deployment
 | RAPPORT_PERSISTED_OPERATIONS | (none: any operation)           | JSON file or folder of allowed operations |
 | RAPPORT_PUBLIC_RATE_PER_MINUTE | 30                            | login-free /public/{tenant}/graphql requests per tenant and minute |
 | RAPPORT_PUBLIC_BURST        | 10                               | requests a tenant's public bucket holds at once |
+| RAPPORT_WECOM_API_BASE      | https://qyapi.weixin.qq.com      | WeCom server API (docs/wecom-dingtalk.md) |
+| RAPPORT_WECOM_OAUTH_BASE    | https://open.weixin.qq.com       | WeCom OAuth authorize page               |
+| RAPPORT_DINGTALK_API_BASE   | https://api.dingtalk.com         | DingTalk new server API (tokens, users/me) |
+| RAPPORT_DINGTALK_OAPI_BASE  | https://oapi.dingtalk.com        | DingTalk topapi (messages, directory)    |
+| RAPPORT_DINGTALK_LOGIN_BASE | https://login.dingtalk.com       | DingTalk OAuth authorize page            |
+| RAPPORT_IM_LOGIN_STATE_SECONDS | 600                           | how long an H5 login `state` is valid    |
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ __all__ = [
     "Environment",
     "GraphQLLimitSettings",
     "IdentitySettings",
+    "ImSettings",
     "OtelExporter",
     "Settings",
     "SmtpTls",
@@ -266,6 +273,34 @@ class GraphQLLimitSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ImSettings:
+    """Where the WeCom and DingTalk server APIs live (tests point them at local servers)."""
+
+    wecom_api: str = "https://qyapi.weixin.qq.com"
+    wecom_oauth: str = "https://open.weixin.qq.com"
+    dingtalk_api: str = "https://api.dingtalk.com"
+    dingtalk_oapi: str = "https://oapi.dingtalk.com"
+    dingtalk_login: str = "https://login.dingtalk.com"
+    login_state_seconds: int = 600
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> ImSettings:
+        default = cls()
+
+        def base(name: str, fallback: str) -> str:
+            return (env.get(name) or fallback).rstrip("/")
+
+        return cls(
+            wecom_api=base("RAPPORT_WECOM_API_BASE", default.wecom_api),
+            wecom_oauth=base("RAPPORT_WECOM_OAUTH_BASE", default.wecom_oauth),
+            dingtalk_api=base("RAPPORT_DINGTALK_API_BASE", default.dingtalk_api),
+            dingtalk_oapi=base("RAPPORT_DINGTALK_OAPI_BASE", default.dingtalk_oapi),
+            dingtalk_login=base("RAPPORT_DINGTALK_LOGIN_BASE", default.dingtalk_login),
+            login_state_seconds=_int(env, "RAPPORT_IM_LOGIN_STATE_SECONDS", 600),
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     environment: Environment
     data_dir: Path
@@ -303,6 +338,8 @@ class Settings:
     # The login-free anonymous endpoint (rapport.graphql.public): a token bucket per tenant.
     public_rate_per_minute: int = 30
     public_burst: int = 10
+    # WeCom and DingTalk apps (rapport.im): the platforms' API base URLs.
+    im: ImSettings = field(default_factory=ImSettings)
 
     @property
     def is_production(self) -> bool:
@@ -360,6 +397,7 @@ class Settings:
             graphql_limits=GraphQLLimitSettings.from_env(env),
             public_rate_per_minute=_int(env, "RAPPORT_PUBLIC_RATE_PER_MINUTE", 30),
             public_burst=_int(env, "RAPPORT_PUBLIC_BURST", 10),
+            im=ImSettings.from_env(env),
         )
 
 

@@ -8,12 +8,17 @@ import os
 import subprocess
 import sys
 
+from rapport.auth import totp
+from rapport.auth.users import create_user
 from rapport.composition import KERNEL
+from rapport.crypto.cipher import key_id_of
 from rapport.crypto.keys import KeyRing, default_keyring
 from rapport.crypto.rotation import reencrypt, rewrap
 from rapport.crypto.sealing import KeyRingSealers
 from rapport.graphql.executor import build_tenant_api
+from rapport.im.apps import open_secret, seal_secret, set_app
 from rapport.metadata.lifecycle import load_published
+from rapport.settings import Settings
 from tests.crypto.conftest import World
 
 SALARIES = "{ employees(first: 1000) { edges { node { id salary } } } }"
@@ -156,3 +161,66 @@ async def test_the_cli_rotates_and_keeps_values_readable(
     assert checkpoint.returncode == 0 and "signature=" in checkpoint.stdout, checkpoint.stderr
     assert verify.returncode == 0 and "intact" in verify.stdout, verify.stderr
     assert await _salaries(world) == expected
+
+
+async def test_the_cli_reencrypts_totp_and_wecom_dingtalk_secrets_and_tokens(
+    world: World, database_url: str, tmp_path: object
+) -> None:
+    # given a user with a TOTP secret, a WeCom app (secret sealed) and a cached access token
+    keyring = default_keyring()
+    user = await create_user(
+        world.db, Settings.from_env().identity, tenant="secrets", login="totp-rot",
+        roles=["employee"], password=None, actor="test",
+    )  # fmt: skip
+    async with world.db.transaction() as conn:
+        await set_app(conn, keyring, tenant_id=world.tenant.id, platform="wecom", corp_id="ww0123456789abcdef",
+                      agent_id=1000002, secret="app-secret-1")  # fmt: skip
+        token = await seal_secret(conn, keyring, world.tenant.id, "wecom", "token", "tok-1")
+        await conn.execute(
+            "INSERT INTO rapport.im_tokens (tenant_id, platform, app, token, expires_at) "
+            "VALUES ($1::uuid, 'wecom', 'ww0123456789abcdef/1000002', $2, now() + interval '1 hour')",
+            world.tenant.id,
+            token,
+        )
+        totp_sealed = await totp._seal(conn, keyring, world.tenant.id, user.id, "JBSWY3DPEHPK3PXP")
+        await conn.execute(
+            "UPDATE rapport.users SET totp_sealed = $2 WHERE id = $1::uuid", user.id, totp_sealed
+        )
+    env = dict(os.environ, RAPPORT_DATABASE_URL=database_url, RAPPORT_DATA_DIR=str(tmp_path))
+    env["RAPPORT_ENV"] = "test"
+
+    # when the operator rotates the tenant's data key with re-encryption
+    rotate = subprocess.run(
+        [sys.executable, "-m", "rapport.cli", "keys", "rotate", "--tenant", "secrets",
+         "--reencrypt"],
+        env=env, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+
+    # then every catalog value is sealed under the new key and opens to what it was
+    assert rotate.returncode == 0, rotate.stderr
+    active = await world.db.fetchval(
+        "SELECT key_id FROM rapport.tenant_keys WHERE tenant_id = $1::uuid AND state = 'active'",
+        world.tenant.id,
+    )
+    row = await world.db.fetchrow(
+        "SELECT a.secret, t.token, u.totp_sealed FROM rapport.im_apps a, rapport.im_tokens t, "
+        "rapport.users u WHERE a.tenant_id = $1::uuid AND t.tenant_id = a.tenant_id "
+        "AND u.id = $2::uuid",
+        world.tenant.id,
+        user.id,
+    )
+    assert {key_id_of(bytes(row[c])) for c in ("secret", "token", "totp_sealed")} == {active}
+    fresh = default_keyring()  # no cached keys: the retired ones are not needed any more
+    async with world.db.transaction() as conn:
+        assert (
+            await open_secret(conn, fresh, world.tenant.id, "wecom", "secret", row["secret"])
+            == "app-secret-1"
+        )
+        assert (
+            await open_secret(conn, fresh, world.tenant.id, "wecom", "token", row["token"])
+            == "tok-1"
+        )
+        assert (
+            await totp._open(conn, fresh, world.tenant.id, user.id, bytes(row["totp_sealed"]))
+            == "JBSWY3DPEHPK3PXP"
+        )

@@ -96,3 +96,17 @@ def test_an_x_workflow_may_precede_its_document_but_a_shape_error_is_a_problem()
 )
 def test_durations(text: str, expected: dt.timedelta | None) -> None:
     assert parse_duration(text) == expected
+
+
+def test_a_notify_effect_with_its_own_text_needs_a_title_of_non_empty_texts() -> None:
+    # given a message with no title, and one whose English title is empty
+    flow = copy.deepcopy(FLOW)
+    flow["transitions"][0]["effects"] = [
+        {"notify": {"to": "submitter", "body": {"en": "Accepted."}}},
+        {"notify": {"to": ["submitter"], "title": {"zh": "已受理", "en": ""}}},
+    ]
+    # when
+    problems = "\n".join(_problems(flow=flow))
+    # then both are named at their effect
+    assert "/transitions/0/effects/0/notify" in problems
+    assert "/transitions/0/effects/1/notify" in problems

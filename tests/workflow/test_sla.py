@@ -10,6 +10,8 @@ from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
 from rapport.workflow import engine
+from rapport.workflow.document import Effect
+from rapport.workflow.effects import apply_effects
 from rapport.workflow.sla import sweep_sla
 from tests.workflow.conftest import context_for, new_case
 
@@ -140,3 +142,29 @@ def test_the_worker_runs_the_sweep_as_a_cron_job_every_minute() -> None:
 
     (spec,) = [c for c in KERNEL.cron_jobs if c.name == "workflow.sla"]
     assert spec.handler is sla_cron and spec.minute is None
+
+
+async def test_a_notify_effect_with_its_own_text_writes_it_in_every_language(
+    db: Database, world: World
+) -> None:
+    # given the breach of a case flow whose escalation carries its own zh/en text
+    tenant, metadata = world
+    case_id = await new_case(db, world)
+    context = context_for(world, "system", "admin")
+    entity = metadata.model.entity("hr/case")
+    effect = Effect("notify", {"to": "role:hr_manager",
+                               "title": {"en": "Case overdue", "zh": "案件已超时"},
+                               "body": {"en": "Please act.", "zh": "请处理。"}})  # fmt: skip
+
+    # when the effect is applied
+    async with db.transaction() as conn:
+        await apply_effects(conn, context, entity, case_id, (effect,), event={"kind": "breach"})
+
+    # then the notification reads in Chinese, then English
+    row = await db.fetchrow(
+        f'SELECT title, body FROM "{tenant.schema}".core_notification '
+        "WHERE link = $1 AND title LIKE '案件%'",
+        f"case/{case_id}",
+    )
+    assert row is not None
+    assert (row["title"], row["body"]) == ("案件已超时 / Case overdue", "请处理。 / Please act.")

@@ -39,7 +39,7 @@ from rapport.errors import LoginFailed, TotpRequired, Unauthenticated
 from rapport.principal import ADMIN_ROLE, Principal
 from rapport.settings import IdentitySettings, Settings
 
-__all__ = ["Session", "login", "logout", "refresh"]
+__all__ = ["Session", "login", "logout", "needs_second_factor", "refresh", "start_session"]
 
 _FAILED = "Login failed: the login or password is wrong, or the account is locked or disabled."
 _FAILED_HINT = (
@@ -156,10 +156,7 @@ async def _check(
         await _count_failure(conn, identity, tenant_id, record, login_name, reason)
         return LoginFailed(_FAILED, hint=_FAILED_HINT)
     roles = tuple(record["roles"])
-    needs_totp = bool(record["totp_enabled"]) or (
-        bool(ADMIN_ROLES & set(roles)) and await _tenant_requires_totp(conn, tenant_id)
-    )
-    if needs_totp:
+    if await needs_second_factor(conn, tenant_id, roles, totp_enabled=record["totp_enabled"]):
         if not record["totp_enabled"]:
             return TotpRequired(
                 "Your tenant requires a second factor for administrators, and you have none.",
@@ -232,7 +229,15 @@ async def _audit_failure(
     )
 
 
-async def _tenant_requires_totp(conn: Connection, tenant_id: str | None) -> bool:
+async def needs_second_factor(
+    conn: Connection, tenant_id: str | None, roles: tuple[str, ...], *, totp_enabled: bool
+) -> bool:
+    """Whether this account signs in only with a TOTP code: it enrolled one, or it holds an
+    admin duty and its tenant requires a second factor for administrators."""
+    if totp_enabled:
+        return True
+    if not ADMIN_ROLES & set(roles):
+        return False
     value = await conn.fetchval(
         "SELECT totp_required_for_admins FROM rapport.tenant_security WHERE tenant_id = $1",
         tenant_id,
@@ -256,6 +261,10 @@ async def _start(
         now + timedelta(seconds=identity.session_absolute_seconds),
     )
     return _session(settings, tenant, user_id, roles, refresh_token)
+
+
+# A session for a user proven by other means: WeCom/DingTalk H5 login (rapport.im.login).
+start_session = _start
 
 
 def _session(

@@ -62,13 +62,22 @@ class LoginThrottle:
         wait = self._by_address.take(address)
         if wait <= 0:
             wait = self._by_login.take(f"{tenant}\x00{login.strip().lower()}")
-        if wait > 0:
-            seconds = math.ceil(wait) if math.isfinite(wait) else 3600
-            raise RateLimited(
-                "Too many login attempts; slow down.",
-                hint=f"Retry in {seconds} seconds.",
-                details={"retryAfter": seconds},
-            )
+        _refuse_after(wait)
+
+    def take_address(self, address: str) -> None:
+        """Count one attempt that names no login (WeCom/DingTalk H5 login: the platform's code
+        names the account); RATE_LIMITED when the address is over its limit."""
+        _refuse_after(self._by_address.take(address))
+
+
+def _refuse_after(wait: float) -> None:
+    if wait > 0:
+        seconds = math.ceil(wait) if math.isfinite(wait) else 3600
+        raise RateLimited(
+            "Too many login attempts; slow down.",
+            hint=f"Retry in {seconds} seconds.",
+            details={"retryAfter": seconds},
+        )
 
 
 def _parse(address: str) -> IPv4Address | IPv6Address | None:

@@ -23,11 +23,21 @@ from rapport.auth.auditing import audit
 from rapport.auth.revocation import revoke_subject
 from rapport.crypto.cipher import Sealed
 from rapport.crypto.keys import KeyRing
+from rapport.crypto.rotation import SealedColumn
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
 from rapport.errors import BadRequest, NotFound, VersionConflict
 
-__all__ = ["ISSUER", "check_code", "confirm", "disable", "enroll", "reset", "seal_plaintext"]
+__all__ = [
+    "ISSUER",
+    "SEALED",
+    "check_code",
+    "confirm",
+    "disable",
+    "enroll",
+    "reset",
+    "seal_plaintext",
+]
 
 ISSUER = "Rapport"
 STEP_SECONDS = 30
@@ -40,6 +50,13 @@ _WRONG = BadRequest(
 
 def _aad(user_id: str) -> bytes:
     return f"rapport-totp|{user_id}".encode()
+
+
+# The sealed secrets, for `rapport keys rotate --reencrypt` (rapport.crypto.rotation).
+SEALED = tuple(
+    SealedColumn("rapport.users", column, ("id",), lambda row: _aad(str(row["id"])))
+    for column in ("totp_sealed", "totp_pending")
+)
 
 
 async def _seal(

@@ -38,6 +38,9 @@ def register(commands: Any) -> None:
 
 
 def _rotate(settings: Settings, args: argparse.Namespace) -> int:
+    from rapport.auth.totp import SEALED as TOTP_SEALED  # the kernel loads only for rotation
+    from rapport.composition import KERNEL
+
     keyring = KeyRing.from_settings(settings)
     who = actor()
 
@@ -48,7 +51,13 @@ def _rotate(settings: Settings, args: argparse.Namespace) -> int:
             if args.reencrypt:
                 _, metadata = await load_published(db, tenant.slug)
                 done = await reencrypt(
-                    db, keyring, tenant, metadata.model, actor=who, batch_size=args.batch_size
+                    db,
+                    keyring,
+                    tenant,
+                    metadata.model,
+                    actor=who,
+                    batch_size=args.batch_size,
+                    catalog=(*TOTP_SEALED, *KERNEL.sealed),
                 )
                 lines.append(
                     f"tenant {tenant.slug}: data key {done.key_id} active, "

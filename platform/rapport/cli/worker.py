@@ -22,8 +22,11 @@ def register(commands: Any) -> None:
 
 
 def _worker(settings: Settings, args: argparse.Namespace) -> int:
-    from rapport.composition import KERNEL
+    from rapport.composition import worker_kernel
     from rapport.jobs.worker import run_worker  # arq loads only for this command
+    from rapport.plugins import installed_registry
+
+    kernel = worker_kernel(installed_registry())
 
     def ready() -> None:
         where = settings.redis_url or f"embedded Redis in {settings.data_dir / 'redis'}"
@@ -33,9 +36,9 @@ def _worker(settings: Settings, args: argparse.Namespace) -> int:
         run_worker(
             settings,
             on_ready=ready,
-            handlers=KERNEL.handlers,
-            cron_jobs=KERNEL.cron_jobs,
-            participants=KERNEL.participants,
+            handlers=kernel.handlers,
+            cron_jobs=kernel.cron_jobs,
+            participants=kernel.participants,
         )
     )
     return 0

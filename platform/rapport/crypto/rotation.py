@@ -8,19 +8,23 @@
   ``batch_size`` rows, one transaction per batch with ``FOR UPDATE SKIP LOCKED`` — readers never
   wait and see either version, writers are delayed by one batch at most. When no value uses an
   old key, the old keys become ``retired`` (kept, never deleted: audit hashes derive from key 1).
-  Record versions and ``updatedAt`` do not change: the business data did not.
+  Record versions and ``updatedAt`` do not change: the business data did not. The catalog's
+  sealed values the caller names (:class:`SealedColumn`: TOTP secrets, WeCom/DingTalk app
+  secrets and access tokens) are re-sealed the same way.
 
 Each rotation appends ``keys.rotate`` audit entries (start and end of a re-encryption).
 """
 
 from __future__ import annotations
 
+import functools
 import struct
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from rapport.audit.log import append_entry
-from rapport.crypto.cipher import key_id_of
+from rapport.crypto.cipher import Sealed, key_id_of
 from rapport.crypto.fields import FieldSealer, open_value
 from rapport.crypto.keys import KeyRing
 from rapport.db.database import Database
@@ -28,7 +32,7 @@ from rapport.db.tenants import Tenant
 from rapport.metadata.ir import EntityDef, Model
 from rapport.naming import qualified, quote_ident
 
-__all__ = ["Reencrypted", "reencrypt", "rewrap"]
+__all__ = ["Reencrypted", "SealedColumn", "reencrypt", "rewrap"]
 
 
 async def rewrap(db: Database, keyring: KeyRing, tenant: Tenant, *, actor: str) -> int:
@@ -79,8 +83,10 @@ async def reencrypt(
     actor: str,
     batch_size: int = 500,
     on_batch: Callable[[int], object] | None = None,
+    catalog: Sequence[SealedColumn] = (),
 ) -> Reencrypted:
-    """Rotate the tenant's data key and re-seal every sensitive value with it."""
+    """Rotate the tenant's data key and re-seal every sensitive value with it: the sensitive
+    fields of its records, and its values in the ``catalog`` columns."""
     async with db.transaction() as conn:
         await conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('rapport.keys.' || $1))", tenant.id
@@ -107,9 +113,17 @@ async def reencrypt(
         )
     values = batches = 0
     entities = [e for e in model.entities if any(f.sensitive and f.column for f in e.fields)]
-    for entity in entities:
+    work: list[Callable[[], Awaitable[int]]] = [
+        functools.partial(_batch, db, keyring, tenant, entity, key_id, batch_size)
+        for entity in entities
+    ]
+    work += [
+        functools.partial(_catalog_batch, db, keyring, tenant, column, key_id, batch_size)
+        for column in catalog
+    ]
+    for step in work:
         while True:
-            changed = await _batch(db, keyring, tenant, entity, key_id, batch_size)
+            changed = await step()
             if not changed:
                 break
             values += changed
@@ -181,3 +195,54 @@ async def _batch(
             )
             await conn.execute(f"UPDATE {table} SET {sets} WHERE id = $1", row["id"], *new_values)
         return count
+
+
+@dataclass(frozen=True, slots=True)
+class SealedColumn:
+    """A catalog column of sealed values (not a tenant record's field), for ``reencrypt``.
+
+    ``key`` names the columns that identify a row within its tenant; ``aad`` gives the
+    associated data a value was sealed with, from the row's ``tenant_id`` and ``key`` columns.
+    Its owner declares it (a TOTP secret, a WeCom/DingTalk app secret), the caller of
+    :func:`reencrypt` lists them.
+    """
+
+    table: str  # qualified, e.g. rapport.users
+    column: str
+    key: tuple[str, ...]
+    aad: Callable[[Mapping[str, Any]], bytes]
+
+
+async def _catalog_batch(
+    db: Database, keyring: KeyRing, tenant: Tenant, sealed: SealedColumn, key_id: int, size: int
+) -> int:
+    """Re-seal up to ``size`` values of one catalog column still under an older key."""
+    column = quote_ident(sealed.column)
+    keys = ", ".join(quote_ident(k) for k in sealed.key)
+    async with db.transaction() as conn:
+        rows = await conn.fetch(
+            f"SELECT tenant_id, {keys}, {column} AS sealed FROM {sealed.table} "
+            f"WHERE tenant_id = $1::uuid AND {column} IS NOT NULL "
+            f"AND substring({column} from 2 for 4) <> $2::bytea "
+            f"LIMIT {int(size)} FOR UPDATE SKIP LOCKED",
+            tenant.id,
+            struct.pack(">I", key_id),
+        )
+        if not rows:
+            return 0
+        key = await keyring.for_write(conn, tenant.id)
+        if key.key_id != key_id:  # another rotation started meanwhile: let it finish the job
+            return 0
+        old = await keyring.for_read(conn, tenant.id, {key_id_of(bytes(r["sealed"])) for r in rows})
+        match = " AND ".join(f"{quote_ident(k)} = ${i + 3}" for i, k in enumerate(sealed.key))
+        for row in rows:
+            parsed = Sealed.parse(bytes(row["sealed"]))
+            aad = sealed.aad(row)
+            plain = parsed.open(old[parsed.key_id].key, aad)
+            await conn.execute(
+                f"UPDATE {sealed.table} SET {column} = $2 WHERE tenant_id = $1::uuid AND {match}",
+                tenant.id,
+                Sealed.seal(key.cipher, key.key_id, key.key, plain, aad),
+                *(row[k] for k in sealed.key),
+            )
+        return len(rows)

@@ -16,7 +16,7 @@ from typing import Any
 
 from rapport.db.tenants import Queryable
 from rapport.errors import FieldError, ValidationFailed
-from rapport.jobs.topics import TOPICS
+from rapport.jobs.topics import TOPICS, is_plugin_topic
 
 __all__ = ["CHANNEL", "OutboxRow", "enqueue", "load_row"]
 
@@ -51,7 +51,7 @@ async def enqueue(
     the job waits at least until the next midnight, so neither the row's times nor its
     ``dispatched_at`` can be joined with the exact time of the write.
     """
-    if topic not in TOPICS:
+    if topic not in TOPICS and not is_plugin_topic(topic):
         known = ", ".join(sorted(TOPICS))
         raise ValidationFailed(
             [FieldError(("topic",), f"no job handler is registered for topic {topic!r}")],

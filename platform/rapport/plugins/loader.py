@@ -3,7 +3,7 @@
 Validation happens once, at start-up, and reports every problem of every plug-in together,
 each with the plug-in named: entry points that fail to load, bad names or versions, documents
 that do not parse or compile (with the kernel's and the dependencies' documents), documents
-outside the plug-in's namespace, unknown hook methods, upgrade steps for versions the plug-in
+outside the plug-in's namespace, unknown hook methods, bad job names or handlers, upgrade steps for versions the plug-in
 does not reach, missing or incompatible dependencies, unsupported platform versions and
 dependency cycles. A process with an invalid plug-in does not start half-working.
 """
@@ -36,6 +36,7 @@ __all__ = ["ENTRY_POINT_GROUP", "build_registry", "discover", "installed_registr
 ENTRY_POINT_GROUP = "rapport.plugins"
 # Plug-in names become schema, table and source names: keep them to identifier characters.
 PLUGIN_NAME = re.compile(r"^[a-z][a-z0-9_]{1,30}$")
+JOB_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _BASE_HOOKS = frozenset(n for n in dir(Hooks) if not n.startswith("_"))
 
 Problem = tuple[str, str]  # (plug-in name, what is wrong)
@@ -106,6 +107,7 @@ def build_registry(
             found.append((spec.name, f"version {spec.version!r} is not a valid version"))
         found.extend((spec.name, p) for p in _check_platform(spec, platform_version))
         found.extend((spec.name, p) for p in _check_hooks(spec))
+        found.extend((spec.name, p) for p in _check_jobs(spec))
     requirements: dict[str, list[Requirement]] = {}
     for spec in by_name.values():
         reqs, req_problems = _check_requires(spec, by_name, versions)
@@ -211,6 +213,18 @@ def _check_upgrades(spec: PluginSpec, version: Version | None) -> list[str]:
             problems.append(f"upgrade step for {key} is beyond the plug-in's version {version}")
         if not inspect.iscoroutinefunction(step):
             problems.append(f"upgrade step for {key} must be an async function (conn, context)")
+    return problems
+
+
+def _check_jobs(spec: PluginSpec) -> list[str]:
+    problems = []
+    for name, handler in spec.jobs.items():
+        if not JOB_NAME.match(name):
+            problems.append(
+                f"job name {name!r} must be lowercase letters, digits or _, starting with a letter"
+            )
+        if not inspect.iscoroutinefunction(handler):
+            problems.append(f"job {name!r} must be an async function (context, payload)")
     return problems
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rapport.db.database import Connection
+from rapport.jobs.context import Handler
 from rapport.principal import Principal
 from rapport.records.change import Change, PendingChange
 
@@ -116,6 +117,9 @@ class PluginSpec:
     version to the data migration that brings data to it; on upgrade from A to B the steps of
     every version in (A, B] run in version order after the metadata is published. ``package`` is
     the importable package whose folders hold the documents (usually ``__name__``), or a folder.
+    ``jobs`` maps a job name to its handler: the worker runs it for every outbox row of the
+    topic ``plugin:<name>.<job>``, which the plug-in writes with
+    :func:`rapport.plugins.jobs.enqueue_job` in its transaction.
     """
 
     name: str
@@ -125,7 +129,7 @@ class PluginSpec:
     requires: tuple[str, ...] = ()
     platform: str = ">=0.1"
     hooks: Hooks = field(default_factory=Hooks)
-    jobs: tuple[Callable[..., Awaitable[Any]], ...] = ()
+    jobs: Mapping[str, Handler] = field(default_factory=dict)
     upgrades: Mapping[str, UpgradeStep] = field(default_factory=dict)
 
     @property

@@ -90,14 +90,15 @@ async def apply_effects(
                 via="workflow",
             )
         elif effect.kind == "notify":
-            recipients = await recipients_of(conn, context, entity, record, value)
+            to, title, body = _message(value)
+            recipients = await recipients_of(conn, context, entity, record, to)
             if recipients:
                 await outlets.send_notification(
                     conn,
                     tenant_id=context.tenant.id,
                     recipients=recipients,
-                    title=_title(entity, event),
-                    body=_body(event),
+                    title=_text(title) if title else _title(entity, event),
+                    body=_text(body) if body else _body(event),
                     link=f"{entity.single_name}/{record_id}",
                     metadata=(context.tenant, context.metadata),
                     participants=context.writer.participants,
@@ -116,6 +117,20 @@ async def _reload(
     parsed = parse_id(record_id)
     found = await load_records(conn, context.tenant.schema, entity, [parsed] if parsed else [])
     return found.get(record_id, {"id": record_id})
+
+
+def _message(value: Any) -> tuple[str | Sequence[str], Mapping[str, str], Mapping[str, str]]:
+    """``notify``'s recipients, and its own title and body by language (empty: none given)."""
+    if isinstance(value, Mapping):
+        return value["to"], value.get("title") or {}, value.get("body") or {}
+    return value, {}, {}
+
+
+def _text(labels: Mapping[str, str]) -> str:
+    """Every language of a text in one line, Chinese first: notifications have no reader
+    language yet, and the users of one tenant read either."""
+    order = sorted(labels, key=lambda lang: (not lang.startswith("zh"), lang != "en", lang))
+    return " / ".join(labels[lang] for lang in order)
 
 
 def _title(entity: EntityDef, event: Mapping[str, Any]) -> str:

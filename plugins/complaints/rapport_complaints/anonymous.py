@@ -1,5 +1,7 @@
 """Anonymous submission (PIPL art. 73; ERM.md): the tenant cannot learn who submitted.
 
+The writes go through :mod:`rapport.plugins.anonymity`, which every anonymous path shares.
+
 What is stored for an anonymous complaint, and why nothing of it identifies the submitter:
 
 - the complaint and its follow-up notes are written through the RecordWriter as the fixed
@@ -23,9 +25,6 @@ resolution; nothing else is reachable with it.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,14 @@ from typing import Any
 from rapport.db.database import Connection
 from rapport.errors import FieldError, NotFound, ValidationFailed
 from rapport.naming import qualified
-from rapport.principal import Principal
+from rapport.plugins.anonymity import (
+    ANONYMOUS,
+    create_anonymous,
+    hash_code,
+    new_follow_up_code,
+    refuse_fields,
+    update_anonymous,
+)
 from rapport.records.writer import RecordWriter
 
 __all__ = [
@@ -46,7 +52,6 @@ __all__ = [
     "submit",
 ]
 
-ANONYMOUS = "anonymous"  # subject and role of every anonymous write
 _FIELDS = ("kind", "category", "title", "description")
 _RATEABLE = ("resolved", "archived")
 
@@ -59,35 +64,14 @@ class FollowUp:
     notes: int  # how many notes the submitter added
 
 
-def hash_code(code: str) -> str:
-    return hashlib.sha256(code.strip().upper().encode()).hexdigest()
-
-
-def _principal(writer: RecordWriter) -> Principal:
-    return Principal(tenant=writer.tenant.slug, subject=ANONYMOUS, roles=frozenset({ANONYMOUS}))
-
-
 async def submit(conn: Connection, writer: RecordWriter, input: Mapping[str, Any]) -> str:
     """Create the anonymous complaint; returns the follow-up code (shown once, never stored)."""
-    unknown = sorted(set(input) - set(_FIELDS))
-    if unknown:
-        raise ValidationFailed(
-            [
-                FieldError(("input", name), "not accepted for an anonymous complaint")
-                for name in unknown
-            ],
-            hint="Send only " + ", ".join(_FIELDS) + ".",
-        )
-    code = base64.b32encode(secrets.token_bytes(20)).decode()  # 160 bits, 32 characters
+    refuse_fields(input, _FIELDS, "an anonymous complaint")
+    code = new_follow_up_code()
     entity = writer.metadata.model.entity("complaints/complaint")
-    record_id = await writer.create(
-        conn,
-        entity,
-        {**input, "anonymous": True, "followUpHash": hash_code(code)},
-        principal=_principal(writer),
-        via="anonymous",
+    await create_anonymous(
+        conn, writer, entity, {**input, "anonymous": True, "followUpHash": hash_code(code)}
     )
-    await _coarsen(conn, writer, entity.table, record_id)
     return code
 
 
@@ -104,14 +88,9 @@ async def follow_up(conn: Connection, writer: RecordWriter, code: str) -> Follow
 async def add_information(conn: Connection, writer: RecordWriter, code: str, text: str) -> None:
     row = await _find(conn, writer, code)
     entity = writer.metadata.model.entity("complaints/note")
-    note_id = await writer.create(
-        conn,
-        entity,
-        {"complaintId": row["id"], "text": text, "fromSubmitter": True},
-        principal=_principal(writer),
-        via="anonymous",
+    await create_anonymous(
+        conn, writer, entity, {"complaintId": row["id"], "text": text, "fromSubmitter": True}
     )
-    await _coarsen(conn, writer, entity.table, note_id)
 
 
 async def rate(conn: Connection, writer: RecordWriter, code: str, satisfaction: int) -> None:
@@ -122,16 +101,14 @@ async def rate(conn: Connection, writer: RecordWriter, code: str, satisfaction: 
             hint="Rate the resolution once the complaint is resolved.",
         )
     entity = writer.metadata.model.entity("complaints/complaint")
-    await writer.update(
+    await update_anonymous(
         conn,
+        writer,
         entity,
         row["id"],
         {"satisfaction": satisfaction},
         expected_version=row["version"],
-        principal=_principal(writer),
-        via="anonymous",
     )
-    await _coarsen(conn, writer, entity.table, row["id"])
 
 
 async def _find(conn: Connection, writer: RecordWriter, code: str) -> Any:
@@ -148,14 +125,3 @@ async def _find(conn: Connection, writer: RecordWriter, code: str) -> Any:
             hint="Check the code as it was shown when you submitted (letters and digits 2-7).",
         )
     return row
-
-
-async def _coarsen(conn: Connection, writer: RecordWriter, table: str, record_id: str) -> None:
-    # System timestamps are not writable through the RecordWriter; cutting them to the day is
-    # the one write around it, made in the same transaction, on records only this path writes.
-    await conn.execute(
-        f"UPDATE {qualified(writer.tenant.schema, table)} "
-        "SET created_at = date_trunc('day', created_at), "
-        "updated_at = date_trunc('day', updated_at) WHERE id = $1::uuid",
-        record_id,
-    )

@@ -12,6 +12,7 @@ import pytest
 from rapport_complaints import anonymous
 from rapport_complaints import plugin as complaints_plugin
 from rapport_org import plugin as org_plugin
+from tests.erm_support import about_record, readable_rows
 
 from rapport.audit.checkpoints import default_signer
 from rapport.audit.held import release_held
@@ -62,26 +63,6 @@ async def _writer(db: Database, slug: str) -> RecordWriter:
     )
 
 
-async def _readable_rows(db: Database, slug: str, tenant_id: str) -> list[tuple[str, str]]:
-    """Every row a tenant admin can read: the tenant schema, and catalog rows of the tenant."""
-    rows: list[tuple[str, str]] = []
-    tables = await db.fetch(
-        "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_schema = $1 AND table_type = 'BASE TABLE'",
-        f"tenant_{slug}",
-    )
-    catalog = await db.fetch(
-        "SELECT table_schema, table_name FROM information_schema.columns "
-        "WHERE table_schema = 'rapport' AND column_name = 'tenant_id'"
-    )
-    for t in [*tables, *catalog]:
-        where = "" if t["table_schema"] != "rapport" else " WHERE t.tenant_id = $1::uuid"
-        sql = f'SELECT row_to_json(t)::text AS j FROM "{t["table_schema"]}"."{t["table_name"]}" AS t{where}'
-        found = await (db.fetch(sql, tenant_id) if where else db.fetch(sql))
-        rows.extend((f"{t['table_schema']}.{t['table_name']}", r["j"]) for r in found)
-    return rows
-
-
 async def test_an_anonymous_complaint_leaves_no_link_to_its_submitter(
     tenant: tuple[Database, str],
 ) -> None:
@@ -109,12 +90,12 @@ async def test_an_anonymous_complaint_leaves_no_link_to_its_submitter(
 
     # then no readable row names the user, the employee or the code (but the employee's own)
     tenant_id = writer.tenant.id
-    rows = await _readable_rows(db, slug, tenant_id)
+    rows = await readable_rows(db, slug, tenant_id)
     complaint = [j for t, j in rows if t.endswith("complaints_complaint")]
     assert len(complaint) == 1
     complaint_id = json.loads(complaint[0])["id"]
     for table, text in rows:
-        if table.endswith(".org_employee") or _about(text, employee_id):
+        if table.endswith(".org_employee") or about_record(text, employee_id):
             continue  # the employee's own record, its audit entry and its outbox event
         assert SECRET_USER not in text, table
         assert employee_id not in text, table
@@ -148,7 +129,7 @@ async def test_the_audit_log_gives_no_timing_join(tenant: tuple[Database, str]) 
 
     # then no audit entry, outbox event, workflow history or deadline of the complaint carries
     # an exact time or an actor
-    rows = await _readable_rows(db, slug, writer.tenant.id)
+    rows = await readable_rows(db, slug, writer.tenant.id)
     complaint_id = next(
         json.loads(j)["id"]
         for t, j in rows
@@ -219,13 +200,6 @@ async def _log_size(db: Database, tenant_id: str) -> int:
         "SELECT seq FROM rapport.audit_tenant_heads WHERE tenant_id = $1::uuid", tenant_id
     )
     return int(size or 0)
-
-
-def _about(text: str, record_id: str) -> bool:
-    """Whether a row is an audit entry or outbox event of the record ``record_id``."""
-    row = json.loads(text)
-    payload = row.get("payload") if isinstance(row.get("payload"), dict) else {}
-    return record_id in (row.get("record_id"), payload.get("recordId"))
 
 
 def _exact_times(rows: list[tuple[str, str]], record_id: str) -> list[str]:
