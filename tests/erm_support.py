@@ -15,6 +15,7 @@ import pytest
 
 from rapport.auth.tokens import issue_token
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.metadata.lifecycle import load_published
@@ -60,7 +61,9 @@ class ErmTenant:
 
     async def writer(self) -> RecordWriter:
         tenant, metadata = await load_published(self.db, self.slug)
-        return RecordWriter(tenant, metadata, participants=KERNEL.participants)
+        return RecordWriter(
+            tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+        )
 
     async def create(self, entity: str, input: Mapping[str, Any]) -> str:
         """Write one record as a tenant admin (setting up the org chart, boards …)."""

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.catalog import migrate
 from rapport.db.database import Database
 from rapport.errors import ValidationFailed
@@ -58,7 +59,11 @@ async def test_a_pseudonym_is_stable_per_scope_and_differs_between_tenants(
     for slug in ("pseudo_a", "pseudo_b"):
         await create_tenant(database, slug, actor="test")
         tenant, metadata = await load_published(database, slug)
-        writers.append(RecordWriter(tenant, metadata, participants=KERNEL.participants))
+        writers.append(
+            RecordWriter(
+                tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+            )
+        )
     first, second = writers
     async with database.acquire() as conn:
         # when the same person is hashed in two scopes and two tenants

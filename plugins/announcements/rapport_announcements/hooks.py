@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection
 from rapport.errors import FieldError, ValidationFailed
 from rapport.plugins import Hooks
@@ -88,7 +89,9 @@ class AnnouncementHooks(Hooks):
 
 async def _keep_revision(conn: Connection, change: Change, before: Mapping[str, Any]) -> None:
 
-    writer = RecordWriter(change.tenant, change.metadata, participants=KERNEL.participants)
+    writer = RecordWriter(
+        change.tenant, change.metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
     principal = Principal(tenant=change.tenant.slug, subject=SUBJECT, roles=frozenset({ADMIN_ROLE}))
     snapshot = {
         "announcementId": change.record_id,

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
@@ -56,7 +57,9 @@ async def create_receipts(
         }
         for r in recipients
     ]
-    writer = RecordWriter(tenant, metadata, participants=KERNEL.participants)
+    writer = RecordWriter(
+        tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    )
     principal = Principal(tenant=tenant.slug, subject=SUBJECT, roles=frozenset({ADMIN_ROLE}))
     await writer.create_many(
         conn,

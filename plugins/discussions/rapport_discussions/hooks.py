@@ -6,6 +6,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from rapport.composition import KERNEL
+from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection
 from rapport.naming import qualified
 from rapport.notify import notify
@@ -73,7 +74,12 @@ async def _replied(conn: Connection, change: Change) -> None:
         context = WorkflowContext(
             change.tenant,
             change.metadata,
-            RecordWriter(change.tenant, change.metadata, participants=KERNEL.participants),
+            RecordWriter(
+                change.tenant,
+                change.metadata,
+                participants=KERNEL.participants,
+                sealers=KeyRingSealers(),
+            ),
             change.principal,
             dt.datetime.now(dt.UTC),
         )
