@@ -94,7 +94,8 @@ async def old_log(server_dsn: str, tmp_path: Path) -> AsyncIterator[Database]:
 async def test_an_old_log_is_rechained_per_tenant_in_its_old_order(old_log: Database) -> None:
     # given: the migration ran, and a worker appended to tenant A's log before re-chaining
     db = old_log
-    assert await migrate(db) == ["0011_audit_per_tenant"]
+    applied = await migrate(db)
+    assert applied[0] == "0011_audit_per_tenant"  # then the later migrations, if any
     async with db.transaction() as conn:
         assert (
             await append_entry(
