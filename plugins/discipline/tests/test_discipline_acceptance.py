@@ -345,3 +345,29 @@ async def test_a_decided_dismissal_records_the_separation(
 
 async def _at_least(received: Sequence[object], n: int) -> bool:
     return len(received) >= n
+
+
+async def test_the_investigator_hears_when_the_time_to_respond_ends(
+    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    hr = erm.token(settings, HR, "hr")
+    # given a case awaiting Wang Fang's statement
+    case = await _report(erm, client, hr, WANG, "R-02")
+    await gql(
+        client,
+        UPDATE,
+        {"id": case, "i": {"investigatorUserId": HR, "findings": "Late twice."}},
+        token=hr,
+    )
+    await gql(client, MOVE, {"id": case, "t": "investigate"}, token=hr)
+    await gql(client, MOVE, {"id": case, "t": "request_statement"}, token=hr)
+    due = dt.datetime.fromisoformat(
+        (await gql(client, CASE, {"id": case}, token=hr))["disciplinaryCase"]["statementDueAt"]
+    )
+    title = "%员工陈述申辩期限已届满%"
+    count = f'SELECT count(*) FROM "tenant_{erm.slug}".core_notification WHERE recipient = $1 AND title LIKE $2'
+    # when the sweep runs before the deadline nothing is sent; after it the investigator hears
+    await sweep_sla(erm.db, due - dt.timedelta(minutes=5), participants=KERNEL.participants)
+    assert await erm.db.fetchval(count, HR, title) == 0
+    await sweep_sla(erm.db, due + dt.timedelta(minutes=5), participants=KERNEL.participants)
+    assert await erm.db.fetchval(count, HR, title) == 1
