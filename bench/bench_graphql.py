@@ -23,9 +23,7 @@ import json
 import os
 import random
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,7 +39,10 @@ from urllib.parse import urlsplit
 import asyncpg
 from tests.databases import with_database
 
-from bench.http_load import build_request, fetch_once, run_load
+from bench.compare import Comparison, run_comparison
+from bench.http_load import build_request, run_load
+from bench.servers import free_port, start, wait_until_serving
+from bench.training import seed_training
 from rapport.auth.tokens import issue_token
 from rapport.composition import KERNEL
 from rapport.db.catalog import migrate
@@ -74,12 +75,6 @@ query List($first: Int!) {
   }
 }
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
@@ -151,27 +146,6 @@ async def seed(db: Database, schema: str, employees: int = 1000) -> None:
             f'INSERT INTO "{schema}".bench_review (employee_id, score) VALUES ($1, $2)',
             [(rng.choice(ids), rng.randrange(1, 6)) for _ in range(3 * employees)],
         )
-
-
-def start(cmd: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-async def wait_until_serving(port: int, request: bytes, proc: subprocess.Popen[bytes]) -> bytes:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(
-                f"server exited: {proc.stderr.read().decode() if proc.stderr else ''}"
-            )
-        try:
-            status, body = await fetch_once("127.0.0.1", port, request)
-            if status == 200:
-                return body
-        except OSError:
-            pass
-        await asyncio.sleep(0.2)
-    raise RuntimeError(f"server on port {port} did not answer within 60 s")
 
 
 async def throughput_section(dsn: str, args: argparse.Namespace, settings: Settings) -> None:
@@ -366,12 +340,49 @@ def schema_build_section(entities: int = 200) -> None:
     )
 
 
-async def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of one timed round")
+    parser.add_argument("--seconds", type=int, default=5, help="length of one timed round")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per server")
-    parser.add_argument("--connections", type=int, default=4, help="concurrent connections")
-    args = parser.parse_args()
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections")
+    parser.add_argument("--courses", type=int, default=20_000, help="courses in the comparison")
+    parser.add_argument("--enrollments", type=int, default=100_000, help="their enrolments")
+    parser.add_argument("--pages", type=int, nargs="+", default=[20, 1000], help="page sizes")
+    parser.add_argument(
+        "--curve", type=int, nargs="*", default=[1, 4, 16, 64], help="connections of the curve"
+    )
+    parser.add_argument(
+        "--no-postgraphile",
+        dest="postgraphile",
+        action="store_false",
+        help="leave PostGraphile out (it is installed from npm on first use)",
+    )
+    parser.add_argument(
+        "--only-comparison", action="store_true", help="skip the kernel's older scenarios"
+    )
+    parser.add_argument(
+        "--break-limit",
+        action="store_true",
+        help="self-test: the limit answers in reverse order, so verification must fail",
+    )
+    args = parser.parse_args(argv)
+    args.intermediate = len([g for g in range(1, args.courses + 1) if g % 3 == 1])
+    return args
+
+
+def rapport_env(dsn: str, settings: Settings) -> dict[str, str]:
+    return {
+        **os.environ,
+        "RAPPORT_DATABASE_URL": dsn,
+        "RAPPORT_JWT_SECRET": settings.jwt_secret,
+        **PRODUCTION_KEYS,
+        "RAPPORT_ENV": "production",
+        "RAPPORT_OTEL_EXPORTER": "none",
+    }
+
+
+async def main(argv: list[str] | None = None) -> Comparison:
+    args = parse_args(argv)
     settings = Settings.from_env({"RAPPORT_JWT_SECRET": secrets.token_hex(32)})
     with postgres_server() as server_dsn:
         dsn = await create_database(server_dsn)
@@ -382,13 +393,29 @@ async def main() -> None:
                 tenant = await create_tenant(db, TENANT)
                 await lifecycle.publish(db, TENANT, read_folder(HERE / "metadata"), actor="bench")
                 await seed(db, tenant.schema)
+                await seed_training(
+                    db, tenant.schema, courses=args.courses, enrollments=args.enrollments
+                )
             finally:
                 await db.close()
-            print(f"PostgreSQL: {server_dsn.split('@')[-1]}; {os.cpu_count()} CPU cores")
-            await throughput_section(dsn, args, settings)
-            await permissions_section(dsn, args, settings)
-            await publish_section(dsn)
-            schema_build_section()
+            print(
+                f"PostgreSQL: {server_dsn.split('@')[-1]}; {os.cpu_count()} CPU cores; "
+                f"{args.courses:,} courses, {args.enrollments:,} enrolments; "
+                f"median of {args.rounds} interleaved rounds of {args.seconds} s"
+            )
+            tokens = {
+                role: issue_token(settings, tenant=TENANT, subject="bench", roles=[role])
+                for role in ("admin", "coordinator")
+            }
+            result = await run_comparison(
+                dsn, tenant.schema, rapport_env(dsn, settings), tokens, args
+            )
+            if not args.only_comparison:
+                await throughput_section(dsn, args, settings)
+                await permissions_section(dsn, args, settings)
+                await publish_section(dsn)
+                schema_build_section()
+            return result
         finally:
             await drop_database(server_dsn, dsn)
 
