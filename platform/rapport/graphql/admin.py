@@ -35,6 +35,7 @@ from strawberry.types.graphql import OperationType
 from rapport.auth.enforce import refuse
 from rapport.db.tenants import Tenant, get_tenant, list_tenants
 from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
+from rapport.forms.dialect import FormDialect
 from rapport.forms.preview import preview, preview_document
 from rapport.graphql.admin_identity import IdentityMutation, IdentityQuery
 from rapport.graphql.admin_plugins import PluginMutation, PluginQuery
@@ -164,6 +165,15 @@ class PublishResult:
         return cls(version=result.version, changed=result.changed, plan=Plan.of(result.plan))
 
 
+# The tenant API's FormDialect, as the admin schema's enum (same names, same meaning).
+FormDialectEnum = strawberry.enum(
+    FormDialect,
+    name="FormDialect",
+    description="The JSON Schema dialect of a compiled form: DRAFT_07 is what a stock "
+    "@rjsf/validator-ajv8 validates without configuration.",
+)
+
+
 # --- resolvers --------------------------------------------------------------------------------
 
 
@@ -224,6 +234,7 @@ async def _form_preview(
     id: str | None = None,
     document: JSON | None = None,
     locale: str | None = None,
+    dialect: FormDialect = FormDialect.DRAFT_2020_12,
 ) -> JSON:
     ctx = info.context
     if (id is None) == (document is None):
@@ -233,8 +244,8 @@ async def _form_preview(
         )
     _tenant, metadata = await lifecycle.load_published(ctx.services.db, ctx.tenant_slug())
     if document is not None:
-        return JSON(preview_document(metadata, document, locale))
-    return JSON(preview(metadata, id or "", locale))
+        return JSON(preview_document(metadata, document, locale, dialect))
+    return JSON(preview(metadata, id or "", locale, dialect))
 
 
 async def _tenants(info: AdminInfo) -> list[TenantInfo]:
