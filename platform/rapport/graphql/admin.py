@@ -37,6 +37,7 @@ from rapport.db.tenants import Tenant, get_tenant, list_tenants
 from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
 from rapport.forms.dialect import FormDialect
 from rapport.forms.preview import preview, preview_document
+from rapport.graphql.admin_documents import DocumentsQuery
 from rapport.graphql.admin_identity import IdentityMutation, IdentityQuery
 from rapport.graphql.admin_plugins import PluginMutation, PluginQuery
 from rapport.graphql.http import serve_graphql
@@ -304,7 +305,7 @@ async def _create_tenant(info: AdminInfo, slug: str, name: str | None = None) ->
 
 
 @strawberry.type
-class Query(IdentityQuery, PluginQuery):
+class Query(IdentityQuery, PluginQuery, DocumentsQuery):
     tenant: TenantInfo = strawberry.field(resolver=_tenant, description="The token's tenant.")
     metadata_versions: list[MetadataVersion] = strawberry.field(
         resolver=_metadata_versions, description="Every published version, oldest first."
