@@ -25,7 +25,6 @@ SAVE_DRAFT = "mutation($d: JSON!) { saveDraft(documents: $d) }"
 FORM = {
     "$id": "training/course-quick",
     "entity": "training/course",
-    "fields": ["title"],
 }
 
 
