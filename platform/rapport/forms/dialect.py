@@ -59,7 +59,7 @@ def render(schema: Mapping[str, Any], dialect: FormDialect) -> dict[str, Any]:
     """``schema`` (2020-12, as compiled) in ``dialect`` (a fresh dict)."""
     if dialect is FormDialect.DRAFT_2020_12:
         return dict(schema)
-    converted = _convert(schema, "")
+    converted: dict[str, Any] = dict(_convert(schema, ""))
     converted["$schema"] = DRAFT_07
     return converted
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from rapport.console import graphiql_page
 from rapport.errors import (
     BadRequest,
     DatabaseUnavailable,
@@ -42,7 +43,6 @@ from rapport.errors import (
 from rapport.graphql.limits import PersistedOperations
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.principal import Principal
-from rapport.console import graphiql_page
 
 if TYPE_CHECKING:
     from rapport.services import Services
