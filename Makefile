@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: serve test suite lint typecheck bench schema clean
+.PHONY: serve test suite lint typecheck bench schema clean console chromium
 
 BUNDLED := org complaints suggestions announcements discussions exits discipline
 
@@ -14,6 +14,15 @@ $(STAMP): pyproject.toml $(foreach p,$(BUNDLED),plugins/$(p)/pyproject.toml)
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet $(foreach p,$(BUNDLED),-e plugins/$(p))  # the bundled plug-ins (D10)
 	touch $(STAMP)
+
+# The console's assets, rebuilt from console/ (npm registry only); commit the result
+# (tests/console/test_assets.py fails when the committed build is older than the sources).
+console:
+	cd console && npm ci --no-audit --no-fund && npm run build
+
+# Debian's chromium for the console's browser tests (Playwright drives it; no browser download).
+chromium:
+	@test -x /usr/bin/chromium || { [ "$$(id -u)" = 0 ] && apt-get update -q && apt-get install -y -q chromium; }
 
 serve: $(STAMP)
 	$(BIN)/rapport serve --demo
@@ -27,7 +36,7 @@ typecheck: $(STAMP)
 
 test: lint typecheck suite
 
-suite: $(STAMP)  # the tests alone (CI runs them a second time, on PostgreSQL 15)
+suite: $(STAMP) chromium  # the tests alone (CI runs them a second time, on PostgreSQL 15)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # The committed SDL of the demo tenant (tests/graphql/test_sdl.py fails when it is stale).

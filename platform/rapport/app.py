@@ -28,6 +28,7 @@ from rapport.auth.tokens import TokenVerifier
 from rapport.auth.totp import seal_plaintext
 from rapport.auth_http import AUTH_ROUTES
 from rapport.composition import KERNEL
+from rapport.console import CONSOLE_ROUTES
 from rapport.db.catalog import migrate
 from rapport.db.connect import open_database
 from rapport.errors import RapportError
@@ -75,6 +76,7 @@ class RapportApp(Starlette):
                 Route("/public/{tenant}/graphql", public_endpoint, methods=["POST"]),
                 *AUTH_ROUTES,
                 *IM_ROUTES,  # WeCom and DingTalk H5 login
+                *CONSOLE_ROUTES,  # the web console (static assets from the wheel)
             ],
             middleware=[Middleware(TelemetryMiddleware)],
         )

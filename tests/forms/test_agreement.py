@@ -3,7 +3,8 @@
 
 For forms with conditional rules (show, hide, require under _eq/_neq/_in/_nin/_is_null/_gt/
 _gte/_lte/_and/_or/_not), many answer objects — seeded random ones and hand-written edge cases —
-go to both: the schema the server hands out over GraphQL, and ``submitForm`` on a live uvicorn
+go to both: the schema the server hands out over GraphQL (in 2020-12 and in its draft-07
+rendition), and ``submitForm`` on a live uvicorn
 against real PostgreSQL. Every answer must get the same verdict; a refusal must be
 VALIDATION_FAILED (never an internal error).
 """
@@ -14,11 +15,13 @@ import random
 from typing import Any
 
 import httpx
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from tests.forms.conftest import gql
 
 FORM = "query($id: String!) { form(id: $id) { jsonSchema } }"
+# The draft-07 rendition, for stock react-jsonschema-form (rapport.forms.dialect).
+FORM_07 = "query($id: String!) { form(id: $id, dialect: DRAFT_07) { jsonSchema } }"
 SUBMIT = "mutation($id: String!, $data: JSON!) { submitForm(id: $id, data: $data) { id } }"
 
 FILE = {"key": "k/1", "name": "a.png", "size": 2048, "contentType": "image/png"}
@@ -128,6 +131,12 @@ async def test_the_compiled_schema_and_submit_form_accept_the_same_answers(
         client_side = Draft202012Validator(
             schema, format_checker=Draft202012Validator.FORMAT_CHECKER
         )
+        schema_07 = (await gql(client, admin_token, FORM_07, {"id": form_id}))["data"]["form"][
+            "jsonSchema"
+        ]
+        assert schema_07["$schema"] == "http://json-schema.org/draft-07/schema#"
+        Draft7Validator.check_schema(schema_07)
+        draft_07 = Draft7Validator(schema_07, format_checker=Draft7Validator.FORMAT_CHECKER)
         keys = list(schema["properties"])
         answers_list = [*cases, *(random_answers(rng, keys) for _ in range(RANDOM_PER_FORM))]
         for answers in answers_list:
@@ -136,6 +145,7 @@ async def test_the_compiled_schema_and_submit_form_accept_the_same_answers(
             actual = await server_accepts(client, admin_token, form_id, answers)
             # then
             assert actual == expected, (form_id, answers, list(client_side.iter_errors(answers)))
+            assert draft_07.is_valid(answers) == expected, (form_id, answers)
             verdicts[actual] += 1
     # both verdicts are well represented, so the agreement is not vacuous
     assert verdicts[True] >= 20 and verdicts[False] >= 20, verdicts

@@ -395,6 +395,8 @@ def test_graphiql_in_development(settings: Settings, tenant: str) -> None:
         api = httpx.get(live.url + "/graphql", params={"query": COUNT})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
-    assert "graphiql.min.js" in response.text and '"/graphql"' in response.text
+    # the bundled GraphiQL: local assets only, nothing from a CDN
+    assert "/console/assets/" in response.text and '"/graphql"' in response.text
+    assert "https://" not in response.text
     assert '"/graphql/admin"' in admin.text
     assert api.status_code == 401  # JSON clients still get the API, not the page

@@ -8,11 +8,12 @@
       title: String          # in the resolved locale
       locale: String!        # the locale the texts were resolved to (see rapport.forms.locale)
       version: Int!          # echo it as submitForm(formVersion:)
-      jsonSchema: JSON!      # plain JSON Schema 2020-12 of the answers
+      jsonSchema: JSON!      # plain JSON Schema of the answers (2020-12, or draft-07 on request)
       uiSchema: JSON!        # react-jsonschema-form uiSchema
     }
-    forms(locale: String): [FormDefinition!]!     # forms the user may submit (not retired)
-    form(id: String!, locale: String): FormDefinition!
+    enum FormDialect { DRAFT_2020_12 DRAFT_07 }   # DRAFT_07: what stock RJSF (plain Ajv) validates
+    forms(locale: String, dialect: FormDialect = DRAFT_2020_12): [FormDefinition!]!
+    form(id: String!, locale: String, dialect: FormDialect = DRAFT_2020_12): FormDefinition!
     submitForm(id: String!, data: JSON!, formVersion: Int): FormSubmitResult!   # { id }
 
 Errors are GraphQL errors whose ``extensions`` carry the stable ``code`` (``VALIDATION_FAILED``
@@ -27,6 +28,8 @@ from typing import Any, TypeVar
 
 from graphql import (
     GraphQLArgument,
+    GraphQLEnumType,
+    GraphQLEnumValue,
     GraphQLField,
     GraphQLID,
     GraphQLInt,
@@ -37,6 +40,7 @@ from graphql import (
 )
 
 from rapport.errors import Forbidden
+from rapport.forms.dialect import FormDialect, render
 from rapport.forms.document import Form
 from rapport.forms.jsonschema import form_json_schema
 from rapport.forms.locale import best_locale, fallback_chain, form_locales, localize
@@ -59,6 +63,7 @@ class FormView:
 
     form: Form
     requested: str | None
+    dialect: FormDialect = FormDialect.DRAFT_2020_12
 
     @property
     def chain(self) -> tuple[str, ...]:
@@ -78,7 +83,7 @@ def _entity(view: FormView, _info: Any) -> str | None:
 
 
 def _json_schema(view: FormView, _info: Any) -> dict[str, Any]:
-    return form_json_schema(view.form, view.requested)
+    return render(form_json_schema(view.form, view.requested), view.dialect)
 
 
 def _ui_schema(view: FormView, _info: Any) -> dict[str, Any]:
@@ -90,7 +95,12 @@ async def _version(view: FormView, info: Any) -> int:
     return await form_version(context.db, context.api.tenant, view.form)
 
 
-async def _forms(_root: Any, info: Any, locale: str | None = None) -> list[FormView]:
+async def _forms(
+    _root: Any,
+    info: Any,
+    locale: str | None = None,
+    dialect: FormDialect = FormDialect.DRAFT_2020_12,
+) -> list[FormView]:
     context: RequestContext = info.context
     views = []
     for form in context.metadata.forms.listed():
@@ -98,14 +108,20 @@ async def _forms(_root: Any, info: Any, locale: str | None = None) -> list[FormV
             may_submit(context.principal, context, form)
         except Forbidden:
             continue
-        views.append(FormView(form, locale))
+        views.append(FormView(form, locale, dialect))
     return views
 
 
-async def _form(_root: Any, info: Any, id: str, locale: str | None = None) -> FormView:
+async def _form(
+    _root: Any,
+    info: Any,
+    id: str,
+    locale: str | None = None,
+    dialect: FormDialect = FormDialect.DRAFT_2020_12,
+) -> FormView:
     context: RequestContext = info.context
     form = find_form(context, id)
-    return FormView(form, locale)
+    return FormView(form, locale, dialect)
 
 
 async def _submit(
@@ -146,8 +162,9 @@ def contribute_forms(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
                 "jsonSchema": GraphQLField(
                     GraphQLNonNull(JSON),
                     resolve=_json_schema,
-                    description="JSON Schema 2020-12 of the answers (the server validates "
-                    "submissions with this very schema).",
+                    description="JSON Schema of the answers, 2020-12 (the server validates "
+                    "submissions with this very schema) or, with dialect: DRAFT_07, the same "
+                    "constraints in draft-07 for stock react-jsonschema-form.",
                 ),
                 "uiSchema": GraphQLField(
                     GraphQLNonNull(JSON),
@@ -173,17 +190,44 @@ def contribute_forms(ctx: BuildContext, metadata: TenantMetadata) -> Contributio
     locale_arg = GraphQLArgument(
         GraphQLString, description="BCP 47 tag, e.g. zh or zh-Hant; default: the form's own."
     )
+    dialect_type = ctx.registry.add(
+        GraphQLEnumType(
+            "FormDialect",
+            {
+                "DRAFT_2020_12": GraphQLEnumValue(
+                    FormDialect.DRAFT_2020_12,
+                    description="JSON Schema 2020-12, exactly what the server validates with.",
+                ),
+                "DRAFT_07": GraphQLEnumValue(
+                    FormDialect.DRAFT_07,
+                    description="The same constraints in draft-07: what a stock "
+                    "@rjsf/validator-ajv8 (plain Ajv) validates without configuration.",
+                ),
+            },
+            description="The JSON Schema dialect of a form's jsonSchema.",
+        ),
+        origin="forms",
+    )
+    dialect_arg = GraphQLArgument(
+        dialect_type,
+        default_value=FormDialect.DRAFT_2020_12,
+        description="The dialect of jsonSchema; DRAFT_07 for stock react-jsonschema-form.",
+    )
     return Contribution(
         query={
             "forms": GraphQLField(
                 GraphQLNonNull(GraphQLList(GraphQLNonNull(form_type))),
-                args={"locale": locale_arg},
+                args={"locale": locale_arg, "dialect": dialect_arg},
                 resolve=_forms,
                 description="Forms the current user may submit (retired ones left out).",
             ),
             "form": GraphQLField(
                 GraphQLNonNull(form_type),
-                args={"id": GraphQLArgument(GraphQLNonNull(GraphQLString)), "locale": locale_arg},
+                args={
+                    "id": GraphQLArgument(GraphQLNonNull(GraphQLString)),
+                    "locale": locale_arg,
+                    "dialect": dialect_arg,
+                },
                 resolve=_form,
                 description="One form, compiled for a locale.",
             ),

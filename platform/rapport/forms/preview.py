@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rapport.errors import BadRequest, NotFound
+from rapport.forms.dialect import FormDialect, render
 from rapport.forms.jsonschema import form_json_schema
 from rapport.forms.locale import best_locale, fallback_chain, form_locales
 from rapport.forms.uischema import form_ui_schema
@@ -20,7 +21,12 @@ from rapport.metadata.documents import DocumentKind, documents_from_json
 __all__ = ["preview", "preview_document"]
 
 
-def preview(metadata: TenantMetadata, form_id: str, locale: str | None) -> dict[str, Any]:
+def preview(
+    metadata: TenantMetadata,
+    form_id: str,
+    locale: str | None,
+    dialect: FormDialect = FormDialect.DRAFT_2020_12,
+) -> dict[str, Any]:
     """``{"id", "locale", "retired", "jsonSchema", "uiSchema"}`` of a compiled form."""
     form = metadata.forms.get(form_id)
     if form is None:
@@ -34,12 +40,17 @@ def preview(metadata: TenantMetadata, form_id: str, locale: str | None) -> dict[
         "id": form.id,
         "locale": best_locale(form_locales(form), chain),
         "retired": form.retired,
-        "jsonSchema": form_json_schema(form, locale),
+        "jsonSchema": render(form_json_schema(form, locale), dialect),
         "uiSchema": form_ui_schema(form, locale),
     }
 
 
-def preview_document(published: TenantMetadata, body: Any, locale: str | None) -> dict[str, Any]:
+def preview_document(
+    published: TenantMetadata,
+    body: Any,
+    locale: str | None,
+    dialect: FormDialect = FormDialect.DRAFT_2020_12,
+) -> dict[str, Any]:
     """Preview a form document against the published metadata; MetadataInvalid lists every
     problem it would cause."""
     if not isinstance(body, Mapping):
@@ -49,4 +60,4 @@ def preview_document(published: TenantMetadata, body: Any, locale: str | None) -
         d for d in published.documents if not (d.kind is DocumentKind.FORM and d.id == document.id)
     )
     metadata = compile_tenant((*others, document))
-    return preview(metadata, document.id, locale)
+    return preview(metadata, document.id, locale, dialect)

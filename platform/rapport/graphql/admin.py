@@ -35,7 +35,9 @@ from strawberry.types.graphql import OperationType
 from rapport.auth.enforce import refuse
 from rapport.db.tenants import Tenant, get_tenant, list_tenants
 from rapport.errors import BadRequest, Forbidden, MethodNotAllowed, RapportError
+from rapport.forms.dialect import FormDialect
 from rapport.forms.preview import preview, preview_document
+from rapport.graphql.admin_documents import DocumentsQuery
 from rapport.graphql.admin_identity import IdentityMutation, IdentityQuery
 from rapport.graphql.admin_plugins import PluginMutation, PluginQuery
 from rapport.graphql.http import serve_graphql
@@ -164,6 +166,15 @@ class PublishResult:
         return cls(version=result.version, changed=result.changed, plan=Plan.of(result.plan))
 
 
+# The tenant API's FormDialect, as the admin schema's enum (same names, same meaning).
+FormDialectEnum = strawberry.enum(
+    FormDialect,
+    name="FormDialect",
+    description="The JSON Schema dialect of a compiled form: DRAFT_07 is what a stock "
+    "@rjsf/validator-ajv8 validates without configuration.",
+)
+
+
 # --- resolvers --------------------------------------------------------------------------------
 
 
@@ -224,6 +235,7 @@ async def _form_preview(
     id: str | None = None,
     document: JSON | None = None,
     locale: str | None = None,
+    dialect: FormDialect = FormDialect.DRAFT_2020_12,
 ) -> JSON:
     ctx = info.context
     if (id is None) == (document is None):
@@ -233,8 +245,8 @@ async def _form_preview(
         )
     _tenant, metadata = await lifecycle.load_published(ctx.services.db, ctx.tenant_slug())
     if document is not None:
-        return JSON(preview_document(metadata, document, locale))
-    return JSON(preview(metadata, id or "", locale))
+        return JSON(preview_document(metadata, document, locale, dialect))
+    return JSON(preview(metadata, id or "", locale, dialect))
 
 
 async def _tenants(info: AdminInfo) -> list[TenantInfo]:
@@ -293,7 +305,7 @@ async def _create_tenant(info: AdminInfo, slug: str, name: str | None = None) ->
 
 
 @strawberry.type
-class Query(IdentityQuery, PluginQuery):
+class Query(IdentityQuery, PluginQuery, DocumentsQuery):
     tenant: TenantInfo = strawberry.field(resolver=_tenant, description="The token's tenant.")
     metadata_versions: list[MetadataVersion] = strawberry.field(
         resolver=_metadata_versions, description="Every published version, oldest first."

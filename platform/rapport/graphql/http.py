@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, cast
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from rapport.console import graphiql_page
 from rapport.errors import (
     BadRequest,
     DatabaseUnavailable,
@@ -390,56 +391,3 @@ def _too_large() -> _Refused:
             hint="Send smaller batches (e.g. split a bulk create into several requests).",
         ),
     )
-
-
-# --- GraphiQL ---------------------------------------------------------------------------------
-
-_GRAPHIQL = """<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8" />
-  <title>__TITLE__ · GraphiQL</title>
-  <style>body { margin: 0; } #graphiql { height: 100vh; }</style>
-  <!-- Pinned versions with subresource integrity (the same builds strawberry's GraphiQL uses). -->
-  <script crossorigin src="https://unpkg.com/react@18.2.0/umd/react.production.min.js"
-    integrity="sha384-tMH8h3BGESGckSAVGZ82T9n90ztNXxvdwvdM6UoR56cYcf+0iGXBliJ29D+wZ/x8"></script>
-  <script crossorigin src="https://unpkg.com/react-dom@18.2.0/umd/react-dom.production.min.js"
-    integrity="sha384-bm7MnzvK++ykSwVJ2tynSE5TRdN+xL418osEVF2DE/L/gfWHj91J2Sphe582B1Bh"></script>
-  <link crossorigin rel="stylesheet" href="https://unpkg.com/graphiql@3.8.3/graphiql.min.css"
-    integrity="sha384-Mq3vbRBY71jfjQAt/DcjxUIYY33ksal4cgdRt9U/hNPvHBCaT2JfJ/PTRiPKf0aM" />
-</head>
-<body>
-  <div id="graphiql">Loading GraphiQL…</div>
-  <script crossorigin src="https://unpkg.com/graphiql@3.8.3/graphiql.min.js"
-    integrity="sha384-HbRVEFG0JGJZeAHCJ9Xm2+tpknBQ7QZmNlO/DgZtkZ0aJSypT96YYGRNod99l9Ie"></script>
-  <script>
-    // A token may arrive in the fragment (#token=…): it never reaches the server's logs.
-    const token = new URLSearchParams(window.location.hash.slice(1)).get("token");
-    const headers = JSON.stringify(
-      {Authorization: "Bearer " + (token || "PASTE-A-TOKEN-FROM `rapport token issue`")},
-      null, 2);
-    if (token) { history.replaceState(null, "", window.location.pathname); }
-    const fetcher = GraphiQL.createFetcher({
-      url: __ENDPOINT__,
-      headers: {Accept: "application/graphql-response+json, application/json"},
-    });
-    ReactDOM.createRoot(document.getElementById("graphiql")).render(
-      React.createElement(GraphiQL, {
-        fetcher,
-        defaultHeaders: headers,
-        headers: token ? headers : undefined,
-        shouldPersistHeaders: true,
-        defaultEditorToolsVisibility: true,
-      }));
-  </script>
-</body>
-</html>
-"""
-
-
-def graphiql_page(endpoint: str, title: str) -> str:
-    # json.dumps makes the endpoint a JS string literal; "</" is escaped so it cannot end the
-    # <script> element.
-    literal = json.dumps(endpoint).replace("</", "<\\/")
-    safe_title = title.replace("&", "&amp;").replace("<", "&lt;")
-    return _GRAPHIQL.replace("__ENDPOINT__", literal).replace("__TITLE__", safe_title)
