@@ -71,10 +71,7 @@ def reviewed(
     elif _covers(_mapping(stored), due):
         return None
     raise ValidationFailed(
-        [
-            FieldError(field, f"{f.message} — {_WHY}", "PROTECTION_REVIEW_REQUIRED")
-            for f in due
-        ],
+        [FieldError(field, f"{f.message} — {_WHY}", "PROTECTION_REVIEW_REQUIRED") for f in due],
         hint="The employee is protected (" + ", ".join(f.article for f in due) + "). " + _HOW,
     )
 
@@ -125,9 +122,7 @@ def _stamp(
         "reviewedBy": principal.subject,
         "reviewedAt": (now or dt.datetime.now(dt.UTC)).isoformat(),
         "ground": ground.value,
-        "findings": [
-            {"code": f.code, "article": f.article, "zh": f.zh, "en": f.en} for f in due
-        ],
+        "findings": [{"code": f.code, "article": f.article, "zh": f.zh, "en": f.en} for f in due],
     }
 
 
