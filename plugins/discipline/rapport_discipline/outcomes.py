@@ -2,7 +2,8 @@
 
 A decided case creates its ``discipline/sanction`` (type, effective date, expiry); a decided
 dismissal also records the separation in ``exits`` (type dismissal, LCL art. 39, reason
-misconduct, not eligible for re-hire), whose own checks run again. An overturned appeal revokes
+misconduct, not eligible for re-hire, with the case's legal review of a protected employee),
+whose own checks run again. An overturned appeal revokes
 the sanction; a varied one changes its type.
 """
 
@@ -62,6 +63,9 @@ async def impose_sanction(conn: Connection, change: Change, case: Mapping[str, A
             "reasonDetail": str(case.get("decisionReason") or ""),
             "rehireEligibility": "not_eligible",
         }
+        if case.get("protectionReview") is not None:
+            # Stamped on the case by HR management; exits trusts it only via "discipline".
+            separation["protectionReview"] = case["protectionReview"]
         await writer.create(
             conn,
             change.metadata.model.entity("exits/separation"),

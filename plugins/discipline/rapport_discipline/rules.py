@@ -2,9 +2,12 @@
 
 - The rule must be in force, and a sanction must be one the rule allows; a dismissal only under
   a serious rule (LCL art. 39(2): 严重违反用人单位的规章制度).
-- A dismissal-level sanction is refused for a protected employee, citing the article
-  (:func:`rapport_exits.protections.check_protections`), when it is proposed and again when
-  the decision takes effect (facts may change while the approval runs).
+- A dismissal of a protected employee (:func:`rapport_exits.protections.check_protections`)
+  is a fault dismissal, which LCL art. 42 does not bar, but it needs HR management's recorded
+  legal review (:mod:`rapport_exits.review`, ``protectionReview`` on the case): checked when it
+  is proposed and again when the decision takes effect (facts may change while the approval
+  runs; a new circumstance needs a new review). The decision passes the review on to the
+  separation it records.
 - Asking for the statement sets its deadline (``statementWorkingDays`` working days); the case
   cannot proceed without a statement before the deadline: the right to respond.
 - A decision needs the rule's minimum of evidence files; it sets the appeal deadline and the
@@ -21,6 +24,8 @@ from typing import Any
 
 from rapport_exits.hooks import protected_findings
 from rapport_exits.protections import Ground, refuse_if_protected
+from rapport_exits.review import FIELD as REVIEW
+from rapport_exits.review import reviewed
 
 from rapport.db.database import Connection
 from rapport.errors import FieldError, ValidationFailed
@@ -46,9 +51,12 @@ async def check_case(conn: Connection, change: PendingChange) -> PendingChange:
         change.before is None
         or "ruleId" in input
         or "proposedSanction" in input
+        or REVIEW in input
         or moving_to == "decided"
     ):
-        await _sanction_allowed(conn, change, record, decided=moving_to == "decided")
+        review = await _sanction_allowed(conn, change, record, decided=moving_to == "decided")
+        if review is not None:
+            input[REVIEW] = review
     if change.before is None and not input.get("reportedByUserId"):
         input["reportedByUserId"] = change.principal.subject
     settings = await discipline_settings(conn, schema)
@@ -105,7 +113,8 @@ async def check_case(conn: Connection, change: PendingChange) -> PendingChange:
 
 async def _sanction_allowed(
     conn: Connection, change: PendingChange, record: Mapping[str, Any], *, decided: bool
-) -> None:
+) -> dict[str, Any] | None:
+    """Refuse a sanction the rule does not allow; the legal review to store, if one is given."""
     rule = await conn.fetchrow(
         f"SELECT code, severity, sanctions_allowed, minimum_evidence, active"
         f" FROM {qualified(change.tenant.schema, 'discipline_handbook_rule')} WHERE id = $1::uuid",
@@ -121,8 +130,16 @@ async def _sanction_allowed(
             "Report the case under a rule in force.",
         )
     sanction = record.get("proposedSanction")
+    review = None
+    if sanction != DISMISSAL and change.input.get(REVIEW) is not None:
+        raise _refused(
+            change,
+            REVIEW,
+            "only a proposed dismissal takes a legal review",
+            "Propose the dismissal in the same request, or leave protectionReview out.",
+        )
     if sanction is None:
-        return
+        return None
     allowed = rule["sanctions_allowed"]
     allowed = json.loads(allowed) if isinstance(allowed, str) else list(allowed or [])
     if sanction not in allowed:
@@ -145,7 +162,16 @@ async def _sanction_allowed(
         findings = await protected_findings(
             conn, change.tenant.schema, str(record["employeeId"]), Ground.FAULT, last
         )
-        refuse_if_protected(findings, (*change.path, "proposedSanction"))
+        refuse_if_protected(findings, (*change.path, "proposedSanction"))  # none under art. 39
+        review = reviewed(
+            findings,
+            given=change.input.get(REVIEW),
+            stored=(change.before or {}).get(REVIEW),
+            principal=change.principal,
+            via=change.via,
+            ground=Ground.FAULT,
+            path=change.path,
+        )
     if decided:
         evidence = await conn.fetchval(
             f"SELECT count(*) FROM {qualified(change.tenant.schema, 'discipline_case_evidence')}"
@@ -161,6 +187,7 @@ async def _sanction_allowed(
                 f"{rule['code']} needs {needed} evidence file(s), the case has {evidence}",
                 "Add the evidence the rule asks for before the decision.",
             )
+    return review
 
 
 def _refused(change: PendingChange, field: str, message: str, hint: str) -> ValidationFailed:

@@ -1,11 +1,13 @@
 """Acceptance over HTTP with a real worker: a case reported under a handbook rule is
 investigated, the employee is heard, the decision is approved by the line manager and HR
 management in turn, appealed and varied, then archived; the sanction expires on its date. A
-dismissal-level sanction for a pregnant employee is refused with LCL art. 42 cited."""
+dismissal of a pregnant employee needs HR management's legal review (LCL art. 42, FP-1), which
+is stored on the case and the separation and audited."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,7 +40,7 @@ SANCTIONS = "{ sanctions { edges { node { id type status effectiveFrom expiresOn
 PROTECT = (
     "mutation($i: EmployeeProtectionCreateInput!) { createEmployeeProtection(input: $i) { id } }"
 )
-SEPARATIONS = "{ separations { edges { node { type dismissalGround reason rehireEligibility } } } }"
+SEPARATIONS = "{ separations { edges { node { employeeId type dismissalGround reason rehireEligibility } } } }"
 PHOTO = {"key": "cases/clock.jpg", "name": "clock.jpg", "size": 2048, "contentType": "image/jpeg"}
 
 
@@ -278,34 +280,76 @@ async def test_a_case_runs_to_an_approved_decision_an_appeal_and_the_archive(
     ] == "expired"
 
 
-async def test_the_dismissal_of_a_pregnant_employee_is_blocked_with_the_article(
+async def test_the_dismissal_of_a_pregnant_employee_needs_a_recorded_legal_review(
     erm: ErmTenant, settings: Settings, client: httpx.AsyncClient
 ) -> None:
     hr, hrm = erm.token(settings, HR, "hr"), erm.token(settings, HR_MANAGER, "hr_manager")
+    liu = await _id(erm, "org_employee", "user_id", LIU)
     # given Liu Yan is pregnant, and a case under R-07 has heard her
-    await gql(
-        client,
-        PROTECT,
-        {
-            "i": {
-                "employeeId": await _id(erm, "org_employee", "user_id", LIU),
-                "pregnancy": "pregnant",
-            }
-        },
-        token=hrm,
-    )
+    await gql(client, PROTECT, {"i": {"employeeId": liu, "pregnancy": "pregnant"}}, token=hrm)
     case = await _report(erm, client, hr, LIU, "R-07")
     await _heard(erm, client, settings, case, LIU)
-    # when HR proposes her dismissal
+    proposal = {"proposedSanction": "dismissal", "decisionReason": "Serious breach of R-07."}
+    # when HR proposes her dismissal without a legal review
     with pytest.raises(GraphQLFailed) as failed:
-        await gql(client, UPDATE, {"id": case, "i": {"proposedSanction": "dismissal"}}, token=hr)
-    # then it is refused with the article, and nothing changed
+        await gql(client, UPDATE, {"id": case, "i": proposal}, token=hr)
+    # then it asks for the review, citing LCL art. 42 and FP-1, and nothing changed
     (error,) = failed.value.errors
     (field,) = error["extensions"]["errors"]
-    assert field["code"] == "PROTECTED_EMPLOYEE" and field["path"] == ["input", "proposedSanction"]
+    assert field["code"] == "PROTECTION_REVIEW_REQUIRED"
+    assert field["path"] == ["input", "protectionReview"]
     assert "LCL art. 42(4)" in field["message"] and "劳动合同法第42条第（四）项" in field["message"]
+    assert "FP-1" in field["message"] and "hr_manager" in error["extensions"]["hint"]
     state = (await gql(client, CASE, {"id": case}, token=hr))["disciplinaryCase"]
     assert state["proposedSanction"] is None and state["status"] == "deciding"
+    # and plain HR cannot confirm the review itself
+    review = {"confirmed": True, "reason": "Proven by the log, the still and a witness."}
+    with pytest.raises(GraphQLFailed) as failed:
+        await gql(
+            client, UPDATE, {"id": case, "i": {**proposal, "protectionReview": review}}, token=hr
+        )
+    (field,) = failed.value.errors[0]["extensions"]["errors"]
+    assert field["code"] == "PROTECTION_REVIEW_FORBIDDEN"
+    assert (await gql(client, CASE, {"id": case}, token=hr))["disciplinaryCase"][
+        "proposedSanction"
+    ] is None
+
+    # when an HR manager proposes it with the review, and the decision is approved
+    await gql(
+        client, UPDATE, {"id": case, "i": {**proposal, "protectionReview": review}}, token=hrm
+    )
+    assert (await _approved(erm, client, settings, case))["state"] == "decided"
+    # then the review is kept on the case and on the separation the decision records
+    stored = await erm.db.fetchval(
+        f'SELECT protection_review::text FROM "tenant_{erm.slug}".discipline_disciplinary_case'
+        " WHERE id = $1::uuid",
+        case,
+    )
+    kept = json.loads(stored)
+    assert (kept["reviewedBy"], kept["reason"], kept["ground"]) == (
+        HR_MANAGER,
+        review["reason"],
+        "art39",
+    )
+    assert [f["code"] for f in kept["findings"]] == ["TM-2.4"]
+    separation = await erm.db.fetchval(
+        f'SELECT protection_review::text FROM "tenant_{erm.slug}".exits_separation'
+        " WHERE employee_id = $1::uuid AND dismissal_ground = 'art39'",
+        liu,
+    )
+    assert json.loads(separation) == kept
+    # and the audit log holds the review under the HR manager who gave it
+    entries = await erm.db.fetch(
+        "SELECT actor, data::text AS data FROM rapport.audit_entries"
+        " WHERE entity = 'discipline/disciplinary_case' AND record_id::text = $1",
+        case,
+    )
+    reviews = [
+        e["actor"]
+        for e in entries
+        if "protectionReview" in json.loads(e["data"]).get("changed", {})
+    ]
+    assert reviews == [HR_MANAGER]
     # and a dismissal under a minor rule is refused for anyone (LCL art. 39(2))
     minor = await _report(erm, client, hr, "u-sun", "R-02")
     with pytest.raises(GraphQLFailed, match="rule R-02 does not allow dismissal"):
@@ -331,8 +375,13 @@ async def test_a_decided_dismissal_records_the_separation(
     # when the decision is approved
     assert (await _approved(erm, client, settings, case))["state"] == "decided"
     # then the dismissal is recorded as a separation under LCL art. 39, and no expiry is set
-    (separation,) = (await gql(client, SEPARATIONS, token=hr))["separations"]["edges"]
-    assert separation["node"] == {
+    sun = await _id(erm, "org_employee", "user_id", "u-sun")
+    (separation,) = [
+        {k: v for k, v in e["node"].items() if k != "employeeId"}
+        for e in (await gql(client, SEPARATIONS, token=hr))["separations"]["edges"]
+        if e["node"]["employeeId"] == sun
+    ]
+    assert separation == {
         "type": "dismissal",
         "dismissalGround": "art39",
         "reason": "misconduct",

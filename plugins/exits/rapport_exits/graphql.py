@@ -2,7 +2,8 @@
 
 ``exitReasonAnalysis(from, to, period)`` (HR; small groups suppressed, see
 :mod:`rapport_exits.analysis`) and ``terminationProtections(employeeId, ground, on)`` (HR
-management: the protections that would stand against a termination, with their articles).
+management: the protections that would stand against a termination, with their articles and
+severity).
 """
 
 from __future__ import annotations
@@ -93,6 +94,8 @@ def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
             "article": GraphQLField(_nn(GraphQLString)),
             "zh": GraphQLField(_nn(GraphQLString)),
             "en": GraphQLField(_nn(GraphQLString)),
+            # "block" (arts. 40/41, expiry: refused) or "review" (art. 39: needs a legal review)
+            "severity": GraphQLField(_nn(GraphQLString)),
         },
     )
     for type_ in (period, ground, reason, group, total, analysis, finding):
@@ -167,7 +170,7 @@ async def _protections(
     async with context.db.transaction() as conn:
         facts = await load_facts(conn, context.api.writer.tenant.schema, employeeId)
     return [
-        {"code": f.code, "article": f.article, "zh": f.zh, "en": f.en}
+        {"code": f.code, "article": f.article, "zh": f.zh, "en": f.en, "severity": f.severity}
         for f in check_protections(facts, on=day, ground=Ground(ground))
     ]
 

@@ -2,7 +2,9 @@
 
 Recording or changing a separation checks its notice period (:mod:`rapport_exits.notice`) and,
 for a dismissal or a contract expiry, the employee's protections
-(:mod:`rapport_exits.protections`); every problem is reported at once and nothing is written.
+(:mod:`rapport_exits.protections`): arts. 40/41 and expiry are refused, an art. 39 dismissal
+needs HR management's recorded legal review (:mod:`rapport_exits.review`), stored on the
+separation. Every problem is reported at once and nothing is written.
 Recording one schedules the exit interview, the handover tasks and the questionnaire
 (:mod:`rapport_exits.scheduling`). An interview completed with the outcome *retained* cancels
 its separation and the open handover tasks. A questionnaire answer is tied to the leaver's own
@@ -24,6 +26,8 @@ from rapport.workflow.context import WorkflowContext
 from rapport.workflow.engine import transition
 from rapport_exits.notice import notice_problems
 from rapport_exits.protections import Ground, check_protections, load_facts, refuse_if_protected
+from rapport_exits.review import FIELD as REVIEW
+from rapport_exits.review import reviewed
 from rapport_exits.scheduling import schedule_exit, system_writer
 
 if TYPE_CHECKING:
@@ -41,6 +45,7 @@ CHECKED = (
     "lastWorkingDay",
     "inProbation",
     "payInLieuOfNotice",
+    "protectionReview",  # a review changed alone is checked (and stamped) again
 )
 
 
@@ -154,7 +159,28 @@ async def _check_separation(
             conn, change.tenant.schema, str(employee), ground, last_day
         )
         refuse_if_protected(findings, (*change.path, "type"))
-    return change.with_input(dict(record) if change.before is None else change.input)
+        review = reviewed(
+            findings,
+            given=change.input.get(REVIEW),
+            stored=(change.before or {}).get(REVIEW),
+            principal=change.principal,
+            via=change.via,
+            ground=ground,
+            path=change.path,
+        )
+        if review is not None:
+            return change.with_input({**_written(change, record), REVIEW: review})
+    elif change.input.get(REVIEW) is not None:
+        # Only a termination that needs one carries a review; anything else would mislead.
+        raise ValidationFailed(
+            [FieldError((*change.path, REVIEW), "only an art. 39 dismissal takes a legal review")],
+            hint="Leave protectionReview out; nothing was saved.",
+        )
+    return change.with_input(_written(change, record))
+
+
+def _written(change: PendingChange, record: Mapping[str, Any]) -> dict[str, Any]:
+    return dict(record) if change.before is None else dict(change.input)
 
 
 async def _own_interview(conn: Connection, change: PendingChange) -> PendingChange:

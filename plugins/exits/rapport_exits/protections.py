@@ -11,18 +11,22 @@ finding names its rule and article:
 - art. 42(4): pregnancy, maternity or nursing (also 女职工劳动保护特别规定 art. 5);
 - art. 42(5): 15 or more years' continuous service and within 5 years of statutory retirement.
 
-Art. 42 bars terminations on the grounds of arts. 40 and 41; at the end of a fixed term art. 45
-extends the contract until the circumstance ends. A fault dismissal (art. 39) is not barred by
-the law itself, but it is refused here too: dismissing a protected employee is where labour
-disputes are lost, so it goes to legal review outside the system first (docs/discipline.md).
+Art. 42 bars terminations on the grounds of arts. 40 and 41, and at the end of a fixed term
+art. 45 extends the contract until the circumstance ends: those findings have severity
+``BLOCK``. A fault dismissal (art. 39) is not barred by art. 42 — a pregnant employee who
+commits serious misconduct may lawfully be dismissed — but it must not be *because of* the
+circumstance (女职工劳动保护特别规定 art. 5, ERM.md FP-1) and courts scrutinise exactly these
+cases, so under art. 39 the same findings have severity ``REVIEW``: the dismissal proceeds once
+HR management has recorded a legal review (:mod:`rapport_exits.review`).
 :func:`load_facts` reads the facts (``exits/employee_protection``, the org hire date) and
-:func:`refuse_if_protected` turns findings into a validation error citing the articles.
+:func:`refuse_if_protected` turns the blocking findings into a validation error citing the
+articles.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from rapport.db.database import Connection
@@ -33,6 +37,7 @@ __all__ = [
     "Finding",
     "Ground",
     "ProtectionFacts",
+    "Severity",
     "check_protections",
     "load_facts",
     "refuse_if_protected",
@@ -44,6 +49,11 @@ class Ground(StrEnum):
     NOTICE = "art40"
     REDUNDANCY = "art41"
     EXPIRY = "expiry"
+
+
+class Severity(StrEnum):
+    BLOCK = "block"  # the law bars the termination (arts. 40/41 via art. 42; expiry via art. 45)
+    REVIEW = "review"  # lawful but high-risk (art. 39): needs a recorded legal review
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +75,7 @@ class Finding:
     article: str  # "LCL art. 42(4)"
     zh: str
     en: str
+    severity: Severity = Severity.BLOCK
 
     @property
     def message(self) -> str:
@@ -74,7 +85,15 @@ class Finding:
 def check_protections(
     facts: ProtectionFacts, *, on: dt.date, ground: Ground
 ) -> tuple[Finding, ...]:
-    """The protections that stand against a termination on ``ground`` taking effect ``on``."""
+    """The protections that stand against a termination on ``ground`` taking effect ``on``:
+    blocking for arts. 40/41 and expiry, to be reviewed for art. 39."""
+    found = _found(facts, on=on, ground=ground)
+    if ground is not Ground.FAULT:
+        return found
+    return tuple(replace(f, severity=Severity.REVIEW) for f in found)
+
+
+def _found(facts: ProtectionFacts, *, on: dt.date, ground: Ground) -> tuple[Finding, ...]:
     article = "LCL art. 45" if ground is Ground.EXPIRY else "LCL art. 42"
     cn = "劳动合同法第45条、第42条" if ground is Ground.EXPIRY else "劳动合同法第42条"
     found: list[Finding] = []
@@ -169,12 +188,14 @@ async def load_facts(conn: Connection, schema: str, employee_id: str) -> Protect
 
 
 def refuse_if_protected(findings: tuple[Finding, ...], field: tuple[PathSegment, ...]) -> None:
-    """Raise VALIDATION_FAILED listing every finding (code ``PROTECTED_EMPLOYEE``), if any."""
-    if not findings:
+    """Raise VALIDATION_FAILED listing every blocking finding (code ``PROTECTED_EMPLOYEE``), if
+    any; findings to be reviewed are left to :func:`rapport_exits.review.reviewed`."""
+    blocking = [f for f in findings if f.severity is Severity.BLOCK]
+    if not blocking:
         return
     raise ValidationFailed(
-        [FieldError(field, f.message, "PROTECTED_EMPLOYEE") for f in findings],
-        hint="The employee is protected (" + ", ".join(f.article for f in findings) + "): "
+        [FieldError(field, f.message, "PROTECTED_EMPLOYEE") for f in blocking],
+        hint="The employee is protected (" + ", ".join(f.article for f in blocking) + "): "
         "the termination is refused while the circumstance lasts. Correct the facts in "
         "exits/employee_protection if they are wrong.",
     )

@@ -1,10 +1,13 @@
 """Acceptance over HTTP (real PostgreSQL, a live server): a resignation starts the exit
 interview, the handover tasks and the questionnaire; notice-period errors name the article and
-write nothing; the dismissal of a pregnant employee is blocked with LCL art. 42."""
+write nothing; the dismissal of a pregnant employee under arts. 40/41 or the end of her contract
+is blocked with LCL arts. 42/45, and a fault dismissal (art. 39) needs HR management's recorded
+legal review, stored on the separation and in the audit log."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import httpx
 import pytest
@@ -36,9 +39,9 @@ SEPARATION = "query($id: ID!) { separation(id: $id) { status } }"
 PROTECT = (
     "mutation($i: EmployeeProtectionCreateInput!) { createEmployeeProtection(input: $i) { id } }"
 )
-PROTECTIONS = (
-    "query($e: ID!) { terminationProtections(employeeId: $e, ground: NOTICE) { code article zh } }"
-)
+PROTECTIONS = "query($e: ID!) { terminationProtections(employeeId: $e, ground: NOTICE) { code article zh severity } }"
+UPDATE = "mutation($id: ID!, $i: SeparationUpdateInput!, $v: Int) { updateSeparation(id: $id, input: $i, expectedVersion: $v) { id } }"
+REVIEWED = "query($id: ID!) { separation(id: $id) { status dismissalGround protectionReview } }"
 
 
 @pytest.fixture(scope="module")
@@ -286,10 +289,12 @@ async def test_the_dismissal_of_a_pregnant_employee_is_blocked_with_the_article(
         "payInLieuOfNotice": True,
         "lastWorkingDay": (today + dt.timedelta(days=5)).isoformat(),
     }
-    # when HR records her dismissal (with pay in lieu of notice), or lets her contract expire
+    # when HR records her dismissal under art. 40 (with pay in lieu of notice), or lets her
+    # contract expire — with a review attached or not
+    review = {"confirmed": True, "reason": "Reviewed with counsel, but art. 42 applies."}
     for input in (
         dismissal,
-        {**dismissal, "dismissalGround": "art39"},
+        {**dismissal, "protectionReview": review},
         {
             "employeeId": manager,
             "type": "contract_expiry",
@@ -297,8 +302,8 @@ async def test_the_dismissal_of_a_pregnant_employee_is_blocked_with_the_article(
         },
     ):
         with pytest.raises(GraphQLFailed) as failed:
-            await gql(client, CREATE, {"i": input}, token=hr)
-        # then it is refused, citing the article
+            await gql(client, CREATE, {"i": input}, token=hrm)
+        # then it is refused, citing the article: no review overrides LCL arts. 42/45
         (error,) = failed.value.errors
         (field,) = error["extensions"]["errors"]
         assert field["code"] == "PROTECTED_EMPLOYEE"
@@ -317,6 +322,7 @@ async def test_the_dismissal_of_a_pregnant_employee_is_blocked_with_the_article(
         "terminationProtections"
     ]
     assert (finding["code"], finding["article"]) == ("TM-2.4", "LCL art. 42(4)")
+    assert finding["severity"] == "block"
     # while a mutual agreement (LCL art. 36) stays possible
     agreed = {
         "employeeId": manager,
@@ -326,3 +332,94 @@ async def test_the_dismissal_of_a_pregnant_employee_is_blocked_with_the_article(
     assert (await gql(client, CREATE, {"i": agreed}, token=hr))["createSeparation"][
         "status"
     ] == "recorded"
+
+
+async def test_a_fault_dismissal_of_a_pregnant_employee_needs_a_recorded_legal_review(
+    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    hr, hrm = erm.token(settings, HR, "hr"), erm.token(settings, HR_MANAGER, "hr_manager")
+    # given Zhou Min is pregnant
+    zhou = await erm.create("org/employee", {"name": "Zhou Min", "userId": "u-zhou"})
+    await gql(client, PROTECT, {"i": {"employeeId": zhou, "pregnancy": "pregnant"}}, token=hrm)
+    today = dt.date.today()
+    fault = {
+        "employeeId": zhou,
+        "type": "dismissal",
+        "dismissalGround": "art39",
+        "reason": "misconduct",
+        "lastWorkingDay": (today + dt.timedelta(days=2)).isoformat(),
+    }
+    before = (
+        await _count(erm, "exits_separation"),
+        await _count(erm, "exits_interview"),
+        await _count(erm, "core_task"),
+    )
+    # when HR records her dismissal for serious misconduct without a review
+    with pytest.raises(GraphQLFailed) as failed:
+        await gql(client, CREATE, {"i": fault}, token=hrm)
+    # then it asks for the legal review, citing art. 42 and FP-1, and says what to give
+    (error,) = failed.value.errors
+    (field,) = error["extensions"]["errors"]
+    assert field["code"] == "PROTECTION_REVIEW_REQUIRED"
+    assert field["path"] == ["input", "protectionReview"]
+    assert "LCL art. 42(4)" in field["message"] and "FP-1" in field["message"]
+    assert "protectionReview: {confirmed: true" in error["extensions"]["hint"]
+    # and a review confirmed by plain HR, or an incomplete one, is refused
+    review = {"confirmed": True, "reason": "Theft of company property, CCTV and two witnesses."}
+    with pytest.raises(GraphQLFailed) as failed:
+        await gql(client, CREATE, {"i": {**fault, "protectionReview": review}}, token=hr)
+    (field,) = failed.value.errors[0]["extensions"]["errors"]
+    assert field["code"] == "PROTECTION_REVIEW_FORBIDDEN" and "hr_manager" in field["message"]
+    with pytest.raises(GraphQLFailed) as failed:
+        await gql(client, CREATE, {"i": {**fault, "protectionReview": {"reason": "ok"}}}, token=hrm)
+    codes = [f["code"] for f in failed.value.errors[0]["extensions"]["errors"]]
+    assert codes == ["PROTECTION_REVIEW_INCOMPLETE", "PROTECTION_REVIEW_INCOMPLETE"]
+    # and nothing was written
+    after = (
+        await _count(erm, "exits_separation"),
+        await _count(erm, "exits_interview"),
+        await _count(erm, "core_task"),
+    )
+    assert after == before
+
+    # when an HR manager confirms the review (a forged reviewer is ignored)
+    forged = {**review, "reviewedBy": "someone-else"}
+    created = (await gql(client, CREATE, {"i": {**fault, "protectionReview": forged}}, token=hrm))[
+        "createSeparation"
+    ]
+    # then the dismissal is recorded with the review: who, when, why and what was weighed
+    stored = (await gql(client, REVIEWED, {"id": created["id"]}, token=hrm))["separation"]
+    assert stored["dismissalGround"] == "art39"
+    kept = stored["protectionReview"]
+    assert (kept["reviewedBy"], kept["reason"], kept["ground"]) == (
+        HR_MANAGER,
+        review["reason"],
+        "art39",
+    )
+    assert dt.datetime.fromisoformat(kept["reviewedAt"]).date() == dt.datetime.now(dt.UTC).date()
+    assert [(f["code"], f["article"]) for f in kept["findings"]] == [("TM-2.4", "LCL art. 42(4)")]
+    # and the audit log holds it, by the reviewer
+    entry = await erm.db.fetchrow(
+        "SELECT actor, data FROM rapport.audit_entries WHERE entity = 'exits/separation'"
+        " AND record_id::text = $1 AND action = 'record.create'",
+        created["id"],
+    )
+    assert entry is not None and entry["actor"] == HR_MANAGER
+    data = json.loads(entry["data"]) if isinstance(entry["data"], str) else entry["data"]
+    assert data["changed"]["protectionReview"]["after"]["reviewedBy"] == HR_MANAGER
+    # and plain HR cannot rewrite the review afterwards
+    version = await erm.db.fetchval(
+        f'SELECT version FROM "tenant_{erm.slug}".exits_separation WHERE id = $1::uuid',
+        created["id"],
+    )
+    with pytest.raises(GraphQLFailed) as failed:
+        await gql(
+            client,
+            UPDATE,
+            {"id": created["id"], "i": {"protectionReview": review}, "v": version},
+            token=hr,
+        )
+    (field,) = failed.value.errors[0]["extensions"]["errors"]
+    assert field["code"] == "PROTECTION_REVIEW_FORBIDDEN"
+    stored = (await gql(client, REVIEWED, {"id": created["id"]}, token=hrm))["separation"]
+    assert stored["protectionReview"] == kept

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from rapport_exits.notice import notice_problems
-from rapport_exits.protections import Ground, ProtectionFacts, check_protections
+from rapport_exits.protections import Ground, ProtectionFacts, Severity, check_protections
 
 DAY = dt.date(2026, 6, 1)
 
@@ -70,7 +70,22 @@ def test_each_protection_of_art_42_is_found_with_its_article() -> None:
     (expiry,) = check_protections(
         ProtectionFacts(pregnancy="pregnant"), on=DAY, ground=Ground.EXPIRY
     )
-    assert expiry.article == "LCL art. 45(4)"
+    assert expiry.article == "LCL art. 45(4)" and expiry.severity is Severity.BLOCK
+
+
+def test_art_42_blocks_arts_40_and_41_but_an_art_39_dismissal_is_reviewed() -> None:
+    pregnant = ProtectionFacts(pregnancy="pregnant")
+    for ground in (Ground.NOTICE, Ground.REDUNDANCY, Ground.EXPIRY):
+        (found,) = check_protections(pregnant, on=DAY, ground=ground)
+        assert found.severity is Severity.BLOCK
+    # LCL art. 42 bars only terminations under arts. 40/41: a fault dismissal is lawful but
+    # high-risk (FP-1), so the same finding asks for a review instead of blocking
+    (fault,) = check_protections(pregnant, on=DAY, ground=Ground.FAULT)
+    assert (fault.code, fault.article, fault.severity) == (
+        "TM-2.4",
+        "LCL art. 42(4)",
+        Severity.REVIEW,
+    )
 
 
 def test_protections_end_when_their_period_ends() -> None:
