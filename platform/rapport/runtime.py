@@ -106,7 +106,7 @@ class TenantRuntimes:
             await _close_quietly(listener)
 
     def _close_apis(self) -> None:
-        entries, self._entries = self._entries, {}
+        entries, self._entries = self._entries, OrderedDict()
         self._stale.clear()
         self._locks.clear()
         for entry in entries.values():
