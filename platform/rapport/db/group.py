@@ -125,7 +125,9 @@ class GroupCommit(Generic[C]):
                 # units arriving now form the next batch once this one is durable.
                 lane.batch = None
                 committed_here = True
-                await self._commit(batch)
+                # Shielded: a cancelled committer must not tell the others "failed" about a
+                # commit the server may have made; the batch's outcome is ``batch.done``.
+                await asyncio.shield(self._commit(batch))
         finally:
             lane.turn.release()
             if lane.waiting == 0 and lane.batch is None and not lane.turn.locked():
