@@ -262,3 +262,31 @@ async def test_a_failed_rebuild_is_retried_by_the_next_request(database: Databas
         assert api is not first and api.version == 2
     finally:
         await runtimes.close()
+
+
+async def test_past_its_capacity_the_least_recently_used_api_is_closed_and_rebuilt_on_use(
+    database: Database,
+) -> None:
+    # given: room for two tenant APIs, three tenants
+    runtimes = TenantRuntimes(database, builder=BUILDER, capacity=2)
+    await runtimes.start()
+    try:
+        for slug in ("lru1", "lru2", "lru3"):
+            await create_tenant(database, slug, actor="test")
+        first = weakref.ref(await runtimes.get("lru1"))
+        await runtimes.get("lru2")
+        await runtimes.get("lru1")  # used again: lru2 is now the least recently used
+
+        # when
+        await runtimes.get("lru3")
+
+        # then: lru2 was dropped (and freed), lru1 kept; asking for lru2 builds it again
+        assert runtimes.cached_version("lru2") is None
+        assert runtimes.cached_version("lru1") is not None
+        assert first() is not None
+        builds = runtimes.builds
+        await runtimes.get("lru2")
+        assert runtimes.builds == builds + 1
+        assert runtimes.cached_version("lru3") is None or runtimes.cached_version("lru1") is None
+    finally:
+        await runtimes.close()

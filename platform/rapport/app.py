@@ -140,7 +140,9 @@ class RapportApp(Starlette):
         await rechain_legacy_logs(db, CheckpointSigner.from_settings(self.settings))
         limits = self.settings.query_limits
         runtimes = TenantRuntimes(
-            db, builder=partial(build_tenant_api, kernel=KERNEL, limits=limits)
+            db,
+            builder=partial(build_tenant_api, kernel=KERNEL, limits=limits),
+            capacity=self.settings.tenant_cache_size,
         )
         await runtimes.start()
         stack.push_async_callback(runtimes.close)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -58,13 +59,17 @@ class TenantRuntimes:
         loader: Loader = load_published,
         reconnect_delays: Sequence[float] = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0),
         probe_interval: float = 15.0,
+        capacity: int = 100,  # RAPPORT_TENANT_CACHE_SIZE
     ) -> None:
         self._db = db
         self._loader = loader
         self._builder = builder
         self._reconnect_delays = tuple(reconnect_delays) or (1.0,)
         self._probe_interval = probe_interval
-        self._entries: dict[str, _Entry] = {}
+        # Least recently used first: past ``capacity`` the oldest API is closed and dropped, so a
+        # process serving thousands of tenants holds only its busy ones (docs/scaling.md).
+        self._capacity = max(1, capacity)
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._locks: dict[str, asyncio.Lock] = {}
         self._stale: set[str] = set()
         self._listening = False
@@ -101,7 +106,7 @@ class TenantRuntimes:
             await _close_quietly(listener)
 
     def _close_apis(self) -> None:
-        entries, self._entries = self._entries, {}
+        entries, self._entries = self._entries, OrderedDict()
         self._stale.clear()
         self._locks.clear()
         for entry in entries.values():
@@ -127,6 +132,7 @@ class TenantRuntimes:
         """The current API of tenant ``slug``; raises TenantNotFound when there is none."""
         entry = self._entries.get(slug)
         if entry is not None and self._listening and slug not in self._stale:
+            self._entries.move_to_end(slug)
             return entry.api
         # Single flight: concurrent first requests for a tenant build its API once.
         lock = self._locks.setdefault(slug, asyncio.Lock())
@@ -144,6 +150,7 @@ class TenantRuntimes:
             if entry is not None:
                 tenant = await get_tenant(self._db, slug)
                 if (tenant.id, tenant.metadata_version) == (entry.tenant_id, entry.version):
+                    self._entries.move_to_end(slug)
                     return entry.api
             tenant, metadata = await self._loader(self._db, slug)
             # Building a large tenant's schema takes a while (hundreds of ms for hundreds of
@@ -159,6 +166,9 @@ class TenantRuntimes:
             raise
         self.builds += 1
         self._entries[slug] = _Entry(tenant.id, tenant.metadata_version, api)
+        self._entries.move_to_end(slug)
+        while len(self._entries) > self._capacity:
+            self._evict(next(iter(self._entries)))
         if entry is not None:
             log.info(
                 "tenant %s: swapped API version %d for %d",

@@ -22,6 +22,8 @@ default so that ``rapport serve`` works on a bare machine; production deployment
 | RAPPORT_JOB_RETRY_SECONDS   | 2                                | first retry delay; doubles per attempt   |
 | RAPPORT_JOB_TIMEOUT_SECONDS | 120                              | longest run of one job attempt           |
 | RAPPORT_OUTBOX_SCAN_SECONDS | 5                                | dispatcher rescan of the outbox table    |
+| RAPPORT_JOB_POLL_SECONDS    | 0.005                            | how often a worker asks Redis for jobs   |
+| RAPPORT_TENANT_CACHE_SIZE   | 100                              | tenant APIs one app process keeps (LRU)  |
 | RAPPORT_SMTP_HOST / _PORT   | (none) / 25                      | SMTP server of the email channel         |
 | RAPPORT_SMTP_TLS            | none                             | none | starttls | tls                    |
 | RAPPORT_SMTP_USER / _PASSWORD | (none)                         | SMTP login, when the server needs one    |
@@ -325,6 +327,11 @@ class Settings:
     job_retry_seconds: float = 2.0
     job_timeout_seconds: int = 120
     outbox_scan_seconds: float = 5.0
+    # A job waits half of this on average between its enqueue and its start, per hop (an
+    # event's webhook takes two hops); a poll is one cheap Redis call.
+    job_poll_seconds: float = 0.005
+    # Tenant APIs one app process keeps compiled (rapport.runtime): least recently used first out.
+    tenant_cache_size: int = 100
     # The email channel (rapport.notify.email); no host = email notifications are refused.
     smtp_host: str | None = None
     smtp_port: int = 25
@@ -387,6 +394,8 @@ class Settings:
             job_retry_seconds=_float(env, "RAPPORT_JOB_RETRY_SECONDS", 2.0),
             job_timeout_seconds=_int(env, "RAPPORT_JOB_TIMEOUT_SECONDS", 120),
             outbox_scan_seconds=_float(env, "RAPPORT_OUTBOX_SCAN_SECONDS", 5.0),
+            job_poll_seconds=_float(env, "RAPPORT_JOB_POLL_SECONDS", 0.005),
+            tenant_cache_size=_int(env, "RAPPORT_TENANT_CACHE_SIZE", 100),
             smtp_host=env.get("RAPPORT_SMTP_HOST") or None,
             smtp_port=_int(env, "RAPPORT_SMTP_PORT", 25),
             smtp_tls=_choice(env, "RAPPORT_SMTP_TLS", SmtpTls, SmtpTls.NONE),

@@ -296,7 +296,22 @@ def test_validators_are_read_only(validators: Validators) -> None:
     with pytest.raises(AttributeError):
         validators.extra = 1  # type: ignore[attr-defined]
     with pytest.raises(TypeError):
-        validators._by_key[("x/y", "create")] = None  # type: ignore[index]
+        validators._entities["x/y"] = None  # type: ignore[index]
+
+
+def test_a_validator_is_compiled_on_first_use_and_kept(model: Model) -> None:
+    # given: a fresh set, nothing compiled yet
+    fresh = Validators(model)
+    assert fresh._by_key == {} and "training/course" in fresh
+
+    # when
+    first = fresh.get("training/course", "create")
+
+    # then: only that one is compiled, and asked again it is the same object
+    assert list(fresh._by_key) == [("training/course", "create")]
+    assert fresh.get("training/course", "create") is first
+    with pytest.raises(KeyError, match="no record validator"):
+        fresh.get("training/nothing", "create")
 
 
 def test_file_ref_sha256_may_be_null_but_not_malformed(create: RecordValidator) -> None:

@@ -8,12 +8,13 @@ of a stack trace. Callers never touch ``asyncpg.Pool`` directly.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractContextManager, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import Any
 
 import asyncpg
 from opentelemetry import trace
 
+from rapport.db.group import GroupCommit
 from rapport.errors import DatabaseUnavailable
 
 __all__ = ["Connection", "Database"]
@@ -96,6 +97,9 @@ class Database:
     def __init__(self, pool: asyncpg.Pool, dsn: str) -> None:
         self._pool = pool
         self.dsn = dsn
+        self._group: GroupCommit[Connection] = GroupCommit(
+            pool, connection=Connection, unavailable=_UNAVAILABLE, wrap=_unavailable
+        )
 
     @classmethod
     async def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 10) -> Database:
@@ -129,6 +133,11 @@ class Database:
     async def transaction(self) -> AsyncIterator[Connection]:
         async with self.acquire() as conn, conn.transaction():
             yield conn
+
+    def grouped(self, key: str) -> AbstractAsyncContextManager[Connection]:
+        """A write that may share its transaction and commit with other concurrent writes of
+        ``key`` (a tenant id), each in its own savepoint (:mod:`rapport.db.group`)."""
+        return self._group.transaction(key)
 
     async def execute(self, sql: str, *args: Any) -> str:
         async with self.acquire() as conn:

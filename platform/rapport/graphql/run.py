@@ -182,7 +182,9 @@ class Run:
             if write.error is not None:
                 raise write.error
             arguments = get_argument_values(write.field, write.node, self.coerced)
-            async with self.db.transaction() as conn:
+            # Group commit (rapport.db.group): concurrent writes of this tenant share one
+            # transaction, one audit head lock and one commit, each in its own savepoint.
+            async with self.db.grouped(self.api.tenant.id) as conn:
                 written = await self._change(conn, write, arguments)
                 if write.read is None:
                     return json.dumps(written).encode()

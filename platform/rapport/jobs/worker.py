@@ -75,7 +75,7 @@ async def run_worker(
             job_completion_wait=grace_seconds,
             job_timeout=settings.job_timeout_seconds,
             keep_result=3600,
-            poll_delay=0.05,  # Redis polls are cheap; each job hop waits half of this on average
+            poll_delay=settings.job_poll_seconds,  # each hop waits half of it on average
             retry_jobs=True,
         )
         dispatcher = Dispatcher(

@@ -239,7 +239,8 @@ def _transition(entity: EntityDef) -> Any:
         expectedVersion: int | None = None,
     ) -> dict[str, Any]:
         request, context = _context(info)
-        async with request.db.transaction() as conn:
+        # Shares its commit with the tenant's concurrent writes (rapport.db.group).
+        async with request.db.grouped(context.tenant.id) as conn:
             outcome = await engine.transition(
                 conn,
                 context,
