@@ -39,6 +39,7 @@ from graphql import (
 from rapport.errors import Forbidden
 from rapport.forms.document import Form
 from rapport.forms.jsonschema import form_json_schema
+from rapport.forms.kind import forms_of
 from rapport.forms.locale import best_locale, fallback_chain, form_locales, localize
 from rapport.forms.submit import find_form, may_submit, submit_form
 from rapport.forms.uischema import form_ui_schema
@@ -93,7 +94,7 @@ async def _version(view: FormView, info: Any) -> int:
 async def _forms(_root: Any, info: Any, locale: str | None = None) -> list[FormView]:
     context: RequestContext = info.context
     views = []
-    for form in context.metadata.forms.listed():
+    for form in forms_of(context.metadata).listed():
         try:
             may_submit(context.principal, context, form)
         except Forbidden:
