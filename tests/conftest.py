@@ -29,7 +29,7 @@ os.environ.setdefault("RAPPORT_JWT_SECRET", "t" * 64)
 
 # The process's kernel, as every entry point has it: importing the composition root installs the
 # document kinds and publish participants the metadata layer compiles and publishes with.
-import rapport.composition  # noqa: E402,F401
+import rapport.composition  # noqa: F401
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
