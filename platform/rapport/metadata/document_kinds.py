@@ -14,13 +14,16 @@ it is handed. :func:`order_kinds` puts every kind after the kinds it requires (o
 the capabilities' order) and refuses a kind registered twice, a missing requirement or a loop.
 
 The process's kinds are installed once, by the composition root (:mod:`rapport.composition`):
-the lifecycle, the runtime and the tools then compile with exactly the kernel's kinds. Nothing is
-installed until that module is imported; compiling before then is a programming error and says
-so, rather than silently ignoring every form, workflow and permission.
+the lifecycle, the runtime and the tools then compile with exactly the kernel's kinds. A process
+that asks before importing it has the composition root loaded by name on first need (the
+metadata layer may not import it); if that still installs nothing (asked while the root itself
+is being imported), compiling fails and says so, rather than silently ignoring every form,
+workflow and permission.
 """
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
@@ -135,8 +138,22 @@ def install_kinds(kinds: Iterable[KindCompiler[Any]]) -> None:
 def installed_kinds() -> tuple[KindCompiler[Any], ...]:
     """The kinds the composition root installed, in compile order."""
     if _installed is None:
+        _load_composition_root()
+    if _installed is None:
         raise RuntimeError(
             "No document kinds are installed: import rapport.composition (the composition "
             "root) before compiling metadata, or pass the kinds to compile_tenant."
         )
     return _installed
+
+
+# The module that installs the kernel's parts. Named, not imported: it sits at the top of the
+# package, and a process that never imported it (a plug-in's own tests calling
+# rapport.plugins.build_registry, a script compiling a folder) still gets the kernel's parts.
+COMPOSITION_ROOT = "rapport.composition"
+
+
+def _load_composition_root() -> None:
+    # Importing it installs; while it is itself being imported, nothing is installed yet and the
+    # caller gets the error below instead of a half-built kernel.
+    importlib.import_module(COMPOSITION_ROOT)

@@ -10,6 +10,7 @@ composition root installs the kernel's, in capability order, once per process.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -81,8 +82,22 @@ def install_publish_participants(participants: Iterable[PublishParticipant]) -> 
 def installed_publish_participants() -> tuple[PublishParticipant, ...]:
     """The participants the composition root installed, in capability order."""
     if _installed is None:
+        _load_composition_root()
+    if _installed is None:
         raise RuntimeError(
             "No publish participants are installed: import rapport.composition (the "
             "composition root) before planning or publishing metadata."
         )
     return _installed
+
+
+# The module that installs the kernel's parts. Named, not imported: it sits at the top of the
+# package, and a process that never imported it (a plug-in's own tests calling
+# rapport.plugins.build_registry, a script compiling a folder) still gets the kernel's parts.
+COMPOSITION_ROOT = "rapport.composition"
+
+
+def _load_composition_root() -> None:
+    # Importing it installs; while it is itself being imported, nothing is installed yet and the
+    # caller gets the error below instead of a half-built kernel.
+    importlib.import_module(COMPOSITION_ROOT)
