@@ -113,15 +113,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 
 # Upward imports that are still there, each with the work that removes it. This is debt, not a
 # design: the list may only shrink (an entry that no longer matches fails the test too).
-PENDING_UPWARD: Mapping[str, str] = {
-    "rapport.metadata.bundle -> rapport.auth.permissions.compiled": "document kinds (issue 11)",
-    "rapport.metadata.bundle -> rapport.forms.compiler": "document kinds (issue 11)",
-    "rapport.metadata.bundle -> rapport.forms.formset": "document kinds (issue 11)",
-    "rapport.metadata.bundle -> rapport.workflow.compiler": "document kinds (issue 11)",
-    "rapport.metadata.bundle -> rapport.workflow.document": "document kinds (issue 11)",
-    "rapport.metadata.lifecycle -> rapport.workflow.migration": "document kinds (issue 11)",
-    "rapport.metadata.lifecycle -> rapport.audit.log": "publish evidence injected (issue 11)",
-}
+PENDING_UPWARD: Mapping[str, str] = {}
 
 
 def module_files(root: Path = ROOT) -> dict[str, Path]:

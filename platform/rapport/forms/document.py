@@ -3,7 +3,8 @@
 :func:`read_form` turns a document body that passed ``schemas/form.schema.json`` into a
 :class:`FormDocument` (what the author wrote). The compiler resolves it against the Model into a
 :class:`Form` (fields bound to the entity's :class:`FieldDef`, rules parsed), and a tenant's
-forms are one frozen :class:`~rapport.forms.formset.FormSet` in ``TenantMetadata.forms``.
+forms are one frozen :class:`~rapport.forms.formset.FormSet`, ``forms_of(metadata)``
+(the form document kind, :mod:`rapport.forms.kind`).
 
 A text (title, label, help…) is a mapping language tag -> text; a plain string in the document
 is stored under :data:`ANY_LOCALE` and matches every locale.

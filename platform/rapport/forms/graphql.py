@@ -43,6 +43,7 @@ from rapport.errors import Forbidden
 from rapport.forms.dialect import FormDialect, render
 from rapport.forms.document import Form
 from rapport.forms.jsonschema import form_json_schema
+from rapport.forms.kind import forms_of
 from rapport.forms.locale import best_locale, fallback_chain, form_locales, localize
 from rapport.forms.submit import find_form, may_submit, submit_form
 from rapport.forms.uischema import form_ui_schema
@@ -103,7 +104,7 @@ async def _forms(
 ) -> list[FormView]:
     context: RequestContext = info.context
     views = []
-    for form in context.metadata.forms.listed():
+    for form in forms_of(context.metadata).listed():
         try:
             may_submit(context.principal, context, form)
         except Forbidden:

@@ -13,6 +13,7 @@ from typing import Any
 from rapport.errors import BadRequest, NotFound
 from rapport.forms.dialect import FormDialect, render
 from rapport.forms.jsonschema import form_json_schema
+from rapport.forms.kind import forms_of
 from rapport.forms.locale import best_locale, fallback_chain, form_locales
 from rapport.forms.uischema import form_ui_schema
 from rapport.metadata.bundle import TenantMetadata, compile_tenant
@@ -28,7 +29,7 @@ def preview(
     dialect: FormDialect = FormDialect.DRAFT_2020_12,
 ) -> dict[str, Any]:
     """``{"id", "locale", "retired", "jsonSchema", "uiSchema"}`` of a compiled form."""
-    form = metadata.forms.get(form_id)
+    form = forms_of(metadata).get(form_id)
     if form is None:
         raise NotFound(
             f"There is no form {form_id}.",

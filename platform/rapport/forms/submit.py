@@ -29,6 +29,7 @@ from rapport.auth.permissions import authorize
 from rapport.errors import FormRetired, FormVersionStale, NotFound, ValidationFailed
 from rapport.forms.default import SUBMISSION_ENTITY
 from rapport.forms.document import Form
+from rapport.forms.kind import forms_of
 from rapport.forms.version import form_version
 from rapport.metadata.ir import thaw_json
 from rapport.principal import ADMIN_ROLE, Principal
@@ -43,7 +44,7 @@ DATA_PATH = ("data",)
 
 def find_form(context: RequestContext, form_id: str) -> Form:
     """The form, or NOT_FOUND / FORM_RETIRED."""
-    form = context.metadata.forms.get(form_id)
+    form = forms_of(context.metadata).get(form_id)
     if form is None:
         raise NotFound(
             f"There is no form {form_id}.",
@@ -82,7 +83,7 @@ async def submit_form(
                 path=("formVersion",),
                 details={"currentVersion": current, "formVersion": given_version},
             )
-        errors = api.metadata.forms.validator(form.id).validate(data, path_prefix=DATA_PATH)
+        errors = forms_of(api.metadata).validator(form.id).validate(data, path_prefix=DATA_PATH)
         if errors:
             raise ValidationFailed(errors)
         answers = _with_fixed_values(form, data)

@@ -1,36 +1,38 @@
 """All of one tenant's metadata at one version, compiled together.
 
 Entity documents compile into the :class:`~rapport.metadata.ir.Model`; documents of the other
-kinds (forms, permissions, workflows) compile into their own frozen artifacts, each checked
-against the Model. :func:`compile_tenant` is the one place that runs every compiler, so an admin
-sees the problems of all documents of all kinds in one :class:`MetadataInvalid`, at plan time,
-and the tenant runtime is built from exactly what was validated.
+kinds compile, each by the :class:`~rapport.metadata.document_kinds.KindCompiler` its capability
+registered, into one frozen artifact per kind, checked against the Model.
+:func:`compile_tenant` is the one place that runs every compiler, so an admin sees the problems
+of all documents of all kinds in one :class:`MetadataInvalid`, at plan time, and the tenant
+runtime is built from exactly what was validated. Callers read an artifact through its kind
+(``metadata.compiled(FORMS_KIND)``, or the capability's accessor such as
+:func:`rapport.forms.kind.forms_of`), typed.
 
-A kind that has no compiler yet is refused rather than ignored: a document that is stored but
-has no effect would be a silent failure.
+A kind that no capability registers is refused rather than ignored: a document that is stored
+but has no effect would be a silent failure.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, TypeVar
 
-from rapport.auth.permissions.compiled import Permissions, compile_permissions
 from rapport.errors import MetadataInvalid, MetadataProblem
-from rapport.forms.compiler import compile_forms
-from rapport.forms.formset import FormSet
 from rapport.metadata.builder import compile_model
+from rapport.metadata.document_kinds import KindCompiler, installed_kinds
 from rapport.metadata.documents import Document, DocumentKind
 from rapport.metadata.ir import Model
-from rapport.workflow.compiler import compile_workflows, workflow_shapes
-from rapport.workflow.document import WorkflowSet
 
 __all__ = ["TenantMetadata", "compile_tenant"]
 
-# Kinds whose compilers exist; the others are reported as unsupported.
-SUPPORTED_KINDS = frozenset(
-    {DocumentKind.ENTITY, DocumentKind.WORKFLOW, DocumentKind.PERMISSION, DocumentKind.FORM}
-)
+T = TypeVar("T")
+
+
+def _no_artifacts() -> Mapping[DocumentKind, object]:
+    return MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,22 +41,58 @@ class TenantMetadata:
 
     model: Model
     documents: tuple[Document, ...] = ()
-    workflows: WorkflowSet = field(default_factory=WorkflowSet)
-    permissions: Permissions = field(default_factory=Permissions)  # caches: one per model
-    forms: FormSet = field(default_factory=FormSet)
+    # kind -> the artifact its compiler built; read through compiled() (typed)
+    artifacts: Mapping[DocumentKind, object] = field(default_factory=_no_artifacts)
 
     @classmethod
-    def of(cls, model: Model) -> TenantMetadata:
-        """Metadata with entities only (tests, benchmarks, schema tools)."""
-        return cls(model=model)
+    def of(cls, model: Model, kinds: Iterable[KindCompiler[Any]] | None = None) -> TenantMetadata:
+        """Metadata with entities only (tests, benchmarks, schema tools): every kind empty."""
+        listed = installed_kinds() if kinds is None else tuple(kinds)
+        return cls(model=model, artifacts=MappingProxyType({k.kind: k.empty() for k in listed}))
+
+    def compiled(self, kind: KindCompiler[T]) -> T:
+        """The artifact of ``kind`` (its empty artifact when this metadata has none)."""
+        return kind.artifact(self.artifacts)
 
     def documents_of(self, kind: DocumentKind) -> tuple[Document, ...]:
         return tuple(d for d in self.documents if d.kind is kind)
 
+    # The kernel's kinds by their old attribute names, for plug-ins written before the kinds
+    # were registered (``metadata.workflows.for_entity(...)``). Untyped: the metadata layer may
+    # not name the capabilities' types; kernel code uses the typed accessors instead.
+    @property
+    def workflows(self) -> Any:
+        return self._by_kind(DocumentKind.WORKFLOW)
 
-def compile_tenant(documents: Iterable[Document]) -> TenantMetadata:
-    """Compile every document; raise one MetadataInvalid listing all problems of all kinds."""
+    @property
+    def permissions(self) -> Any:
+        return self._by_kind(DocumentKind.PERMISSION)
+
+    @property
+    def forms(self) -> Any:
+        return self._by_kind(DocumentKind.FORM)
+
+    def _by_kind(self, kind: DocumentKind) -> object:
+        found = self.artifacts.get(kind)
+        if found is not None:
+            return found
+        compiler = next((k for k in installed_kinds() if k.kind is kind), None)
+        if compiler is None:
+            raise AttributeError(f"no capability registers {kind.value} documents")
+        return compiler.empty()
+
+
+def compile_tenant(
+    documents: Iterable[Document], kinds: Iterable[KindCompiler[Any]] | None = None
+) -> TenantMetadata:
+    """Compile every document; raise one MetadataInvalid listing all problems of all kinds.
+
+    ``kinds``: the document kinds to compile, in compile order (None: the process's, as the
+    composition root installed them; see :func:`rapport.metadata.document_kinds.order_kinds`).
+    """
     docs = tuple(documents)
+    listed = installed_kinds() if kinds is None else tuple(kinds)
+    known = {DocumentKind.ENTITY, *(k.kind for k in listed)}
     problems = [
         MetadataProblem(
             d.id,
@@ -63,22 +101,19 @@ def compile_tenant(documents: Iterable[Document]) -> TenantMetadata:
             "Remove the document, or upgrade Rapport to a version that supports this kind.",
         )
         for d in docs
-        if d.kind not in SUPPORTED_KINDS
+        if d.kind not in known
     ]
     try:
         model = compile_model(docs)
     except MetadataInvalid as invalid:
         # Without a model only the shape of the other kinds can be checked.
-        raise MetadataInvalid([*invalid.problems, *problems, *workflow_shapes(docs)]) from None
-    workflows, workflow_problems = compile_workflows(docs, model)
-    problems.extend(workflow_problems)
-    transitions = {w.entity: frozenset(t.name for t in w.transitions) for w in workflows.workflows}
-    permissions, permission_problems = compile_permissions(docs, model, transitions)
-    problems.extend(permission_problems)
-    forms, form_problems = compile_forms(docs, model)
-    problems.extend(form_problems)
+        shapes = [p for k in listed for p in k.shapes(docs)]
+        raise MetadataInvalid([*invalid.problems, *problems, *shapes]) from None
+    artifacts: dict[DocumentKind, object] = {}
+    for kind in listed:
+        artifact, kind_problems = kind.compile(docs, model, MappingProxyType(dict(artifacts)))
+        artifacts[kind.kind] = artifact
+        problems.extend(kind_problems)
     if problems:
         raise MetadataInvalid(problems)
-    return TenantMetadata(
-        model=model, documents=docs, workflows=workflows, permissions=permissions, forms=forms
-    )
+    return TenantMetadata(model=model, documents=docs, artifacts=MappingProxyType(artifacts))

@@ -22,7 +22,6 @@ from typing import Any
 
 import asyncpg
 
-from rapport.audit.log import append_entry
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import (
     Queryable,
@@ -38,7 +37,7 @@ from rapport.metadata.diff import plan_changes
 from rapport.metadata.documents import Document, DocumentKind, kernel_documents
 from rapport.metadata.ir import Model, freeze_json
 from rapport.metadata.plan import Plan, count_queries
-from rapport.workflow.migration import with_state_moves
+from rapport.metadata.publishing import Publication, installed_publish_participants
 
 __all__ = [
     "PublishResult",
@@ -135,7 +134,7 @@ async def plan(
     new = new_metadata.model
     old = compile_model(current) if current is not None else None
     steps = await _plan(db, tenant.schema, old, new)
-    return await with_state_moves(db, tenant, current, new_metadata, steps)
+    return await _participants_plan(db, tenant, current, new_metadata, steps)
 
 
 async def publish(
@@ -232,8 +231,9 @@ async def publish_on(
     old = compile_model(current) if current is not None else None
 
     steps = await _plan(conn, tenant.schema, old, new)
-    # Records in workflow states this version removes: moved per x-stateMap, or refused.
-    steps = await with_state_moves(conn, tenant, current, new_metadata, steps)
+    # What the version does to the capabilities' data (records in workflow states it removes:
+    # moved per x-stateMap, or refused).
+    steps = await _participants_plan(conn, tenant, current, new_metadata, steps)
     if steps.refused_steps:
         raise PublishFailed(
             f"The plan for tenant {slug!r} cannot be applied to its data:\n"
@@ -246,6 +246,7 @@ async def publish_on(
     await _run_steps(conn, slug, steps)
 
     version = tenant.metadata_version + 1
+    dumped = _dump_documents(all_docs)
     await conn.execute(
         """
         INSERT INTO rapport.metadata_versions
@@ -254,7 +255,7 @@ async def publish_on(
         """,
         tenant.id,
         version,
-        _dump_documents(all_docs),
+        dumped,
         json.dumps(steps.as_dict()),
         actor,
         note,
@@ -262,23 +263,33 @@ async def publish_on(
     await conn.execute(
         "UPDATE rapport.tenants SET metadata_version = $2 WHERE id = $1::uuid", tenant.id, version
     )
-    await append_entry(  # D4/D8: the publish and its evidence commit together or not at all
-        conn,
-        tenant_id=tenant.id,
+    publication = Publication(
+        tenant=tenant,
+        version=version,
         actor=actor,
-        action="metadata.publish",
-        data={
-            "version": version,
-            "note": note,
-            "documents": hashlib.sha256(_dump_documents(all_docs).encode()).hexdigest(),
-            "kinds": sorted({d.kind.value for d in all_docs if d.source != "kernel"}),
-            "steps": [s.summary for s in steps.steps],
-            "destructive": len(steps.destructive_steps),
-        },
+        note=note,
+        documents=tuple(all_docs),
+        digest=hashlib.sha256(dumped.encode()).hexdigest(),
+        plan=steps,
     )
+    for participant in installed_publish_participants():
+        # D4/D8: the publish and its evidence (the audit entry) commit together or not at all.
+        await participant.published(conn, publication)
     await notify_metadata(conn, slug, version)
     await conn.execute("DELETE FROM rapport.metadata_drafts WHERE tenant_id = $1::uuid", tenant.id)
     return PublishResult(version, steps, changed=True)
+
+
+async def _participants_plan(
+    db: Queryable,
+    tenant: Tenant,
+    current: Sequence[Document] | None,
+    new: TenantMetadata,
+    steps: Plan,
+) -> Plan:
+    for participant in installed_publish_participants():
+        steps = await participant.plan(db, tenant, current, new, steps)
+    return steps
 
 
 async def _run_steps(conn: Connection, slug: str, steps: Plan) -> None:

@@ -26,6 +26,7 @@ from rapport.records.rows import load_records, parse_id
 from rapport.workflow import outlets
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.document import ApprovalMode, Transition, Workflow
+from rapport.workflow.kind import workflows_of
 from rapport.workflow.paths import resolve_path
 from rapport.workflow.statechange import change_state
 
@@ -342,7 +343,7 @@ async def _close(conn: Connection, request_id: Any, status: str, now: dt.datetim
 
 async def _complete(conn: Connection, context: WorkflowContext, request: Mapping[str, Any]) -> str:
     """The state change of an approved request, by the last approver, in their transaction."""
-    workflow = context.metadata.workflows.by_id(request["workflow"])
+    workflow = workflows_of(context.metadata).by_id(request["workflow"])
     entity = context.metadata.model.entity(request["entity"])
     transition = workflow.transition(request["transition"]) if workflow else None
     if workflow is None or transition is None:

@@ -30,6 +30,7 @@ from rapport.records.rows import load_records, parse_id
 from rapport.workflow import approvals
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.document import Transition, Workflow
+from rapport.workflow.kind import workflows_of
 from rapport.workflow.rules import RULES, RuleVerdict, TransitionCheck, TransitionRule
 from rapport.workflow.statechange import change_state
 
@@ -57,7 +58,7 @@ class TransitionOutcome:
 
 
 def workflow_of(context: WorkflowContext, entity: EntityDef) -> Workflow:
-    workflow = context.metadata.workflows.for_entity(entity.id)
+    workflow = workflows_of(context.metadata).for_entity(entity.id)
     if workflow is None:
         raise NotFound(
             f"Entity {entity.id} has no workflow.",

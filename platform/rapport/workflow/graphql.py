@@ -38,6 +38,7 @@ from rapport.metadata.ir import EntityDef
 from rapport.workflow import approvals, engine
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.history import read_history
+from rapport.workflow.kind import workflows_of
 
 __all__ = ["contribute"]
 
@@ -130,7 +131,7 @@ def _types(ctx: BuildContext) -> dict[str, GraphQLObjectType]:
 def contribute(ctx: BuildContext, metadata: TenantMetadata) -> Contribution:
     entities = [
         metadata.model.entity(w.entity)
-        for w in metadata.workflows.workflows
+        for w in workflows_of(metadata).workflows
         if metadata.model.has_entity(w.entity)
     ]
     if not entities:

@@ -21,10 +21,12 @@ from rapport.metadata.bundle import TenantMetadata, compile_tenant
 from rapport.metadata.documents import Document
 from rapport.metadata.ir import EntityDef
 from rapport.metadata.plan import Plan, PlanStep
+from rapport.metadata.publishing import PublishParticipant
 from rapport.naming import qualified, quote_ident
 from rapport.workflow.document import Workflow
+from rapport.workflow.kind import workflows_of
 
-__all__ = ["MOVE_TRANSITION", "with_state_moves"]
+__all__ = ["MOVE_TRANSITION", "StateMoves", "with_state_moves"]
 
 MOVE_TRANSITION = "x-stateMap"  # the transition name history shows for migrated records
 
@@ -49,8 +51,8 @@ async def with_state_moves(
         return plan  # an old version that no longer compiles has nothing we can read
     steps: list[PlanStep] = []
     mapped_fields: set[tuple[str, str]] = set()
-    for old_wf in old.workflows.workflows:
-        new_wf = new.workflows.for_entity(old_wf.entity)
+    for old_wf in workflows_of(old).workflows:
+        new_wf = workflows_of(new).for_entity(old_wf.entity)
         if new_wf is None or not new.model.has_entity(old_wf.entity):
             continue
         removed = sorted(set(old_wf.states) - set(new_wf.states))
@@ -89,6 +91,20 @@ async def with_state_moves(
     if not steps:
         return plan
     return Plan(steps=(*steps, *(_relaxed(s, mapped_fields) for s in plan.steps)))
+
+
+class StateMoves(PublishParticipant):
+    """The workflow capability's part in a plan: :func:`with_state_moves`."""
+
+    async def plan(
+        self,
+        db: Queryable,
+        tenant: Tenant,
+        current: Sequence[Document] | None,
+        new: TenantMetadata,
+        plan: Plan,
+    ) -> Plan:
+        return await with_state_moves(db, tenant, current, new, plan)
 
 
 def _moves(

@@ -19,6 +19,7 @@ from rapport.records.change import Action, Change, PendingChange, WriteParticipa
 from rapport.workflow.deadlines import cancel_record, schedule_state, schedule_timers
 from rapport.workflow.document import Workflow
 from rapport.workflow.history import append_history
+from rapport.workflow.kind import workflows_of
 
 __all__ = ["WorkflowParticipant"]
 
@@ -27,7 +28,7 @@ WORKFLOW_VIA = "workflow"
 
 class WorkflowParticipant(WriteParticipant):
     async def before_write(self, conn: Connection, change: PendingChange) -> PendingChange:
-        workflow = change.metadata.workflows.for_entity(change.entity.id)
+        workflow = workflows_of(change.metadata).for_entity(change.entity.id)
         if workflow is None or change.via == WORKFLOW_VIA or change.action is Action.DELETE:
             return change
         state_input = change.entity.field(workflow.field).graphql_input_name
@@ -63,7 +64,7 @@ class WorkflowParticipant(WriteParticipant):
         return change
 
     async def after_write(self, conn: Connection, change: Change) -> None:
-        workflow = change.metadata.workflows.for_entity(change.entity.id)
+        workflow = workflows_of(change.metadata).for_entity(change.entity.id)
         if workflow is None:
             return
         now = dt.datetime.now(dt.UTC)

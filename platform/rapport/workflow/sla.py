@@ -34,6 +34,7 @@ from rapport.workflow import outlets
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.document import Effect
 from rapport.workflow.effects import apply_effects
+from rapport.workflow.kind import workflows_of
 
 __all__ = ["SWEEP_SUBJECT", "SweepResult", "sla_cron", "sweep_sla"]
 
@@ -142,7 +143,7 @@ async def _fire(
     if not model.has_entity(row["entity"]):
         return  # the entity was removed since the deadline was set
     entity = model.entity(row["entity"])
-    workflow = context.metadata.workflows.for_entity(entity.id)
+    workflow = workflows_of(context.metadata).for_entity(entity.id)
     parsed = parse_id(row["record_id"])
     found = await load_records(
         conn, context.tenant.schema, entity, [parsed] if parsed else [], lock=True

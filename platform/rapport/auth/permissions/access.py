@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rapport.auth.permissions.compiled import Permissions
+from rapport.auth.permissions.kind import permissions_of
 from rapport.auth.permissions.policy import FieldAccess, ReadPolicy, any_of, both
 from rapport.errors import Forbidden, PathSegment
 from rapport.expr.ast import And, Compare, Descendants, Expr, Literal, Not, Or, Related
@@ -42,7 +43,7 @@ def authorize(principal: Principal, metadata: TenantMetadata, entity_id: str, ac
     domain = _domain(principal)
     if principal.is_admin:
         return
-    if not metadata.permissions.allows(domain, principal.roles, entity_id, action):
+    if not permissions_of(metadata).allows(domain, principal.roles, entity_id, action):
         raise Forbidden(
             f"Roles {sorted(principal.roles)} may not {action} {entity_id} records.",
             hint="Ask an administrator to grant the action in a permission document.",
@@ -58,7 +59,7 @@ def read_policy(
     domain = _domain(principal)
     if principal.is_admin:
         return None
-    return metadata.permissions.read_policy(
+    return permissions_of(metadata).read_policy(
         domain, principal.roles, metadata.model.entity(entity), action
     )
 
@@ -67,7 +68,7 @@ def access_for(principal: Principal, metadata: TenantMetadata) -> Access | None:
     domain = _domain(principal)
     if principal.is_admin:
         return None
-    return Access(metadata.permissions, metadata.model, domain, principal.roles)
+    return Access(permissions_of(metadata), metadata.model, domain, principal.roles)
 
 
 class Access:

@@ -1,8 +1,9 @@
 """A tenant version's compiled permissions: rules, the casbin enforcer, cached policies.
 
-Built once per tenant metadata version by :func:`compile_permissions` (called from
-``compile_tenant``) and frozen; the caches inside fill on first use per (role set, entity,
-action) — a handful of entries per tenant version — so requests only look policies up.
+Built once per tenant metadata version by :func:`compile_permissions` (the permission document
+kind's compile step, :mod:`rapport.auth.permissions.kind`) and frozen; the caches inside fill on
+first use per (role set, entity, action) — a handful of entries per tenant version — so requests
+only look policies up.
 """
 
 from __future__ import annotations

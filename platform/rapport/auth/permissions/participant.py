@@ -25,6 +25,7 @@ from rapport.auth.permissions.attributes import (
     AttributeProvider,
     user_variables,
 )
+from rapport.auth.permissions.kind import permissions_of
 from rapport.auth.permissions.policy import WritePolicy
 from rapport.db.database import Connection
 from rapport.errors import Forbidden, NotFound, PathSegment
@@ -100,16 +101,18 @@ class PermissionParticipant(WriteParticipant):
         self, metadata: Any, change: PendingChange | Change, entity: EntityDef, action: str
     ) -> WritePolicy:
         domain = change.principal.tenant or ""
-        policy: WritePolicy = metadata.permissions.write_policy(
+        policy: WritePolicy = permissions_of(metadata).write_policy(
             domain, change.principal.roles, entity, action
         )
         return policy
 
     def _read_row(self, change: PendingChange) -> Expr:
         domain = change.principal.tenant or ""
-        return change.metadata.permissions.read_policy(
-            domain, change.principal.roles, change.entity, "read"
-        ).row
+        return (
+            permissions_of(change.metadata)
+            .read_policy(domain, change.principal.roles, change.entity, "read")
+            .row
+        )
 
     async def _matching(
         self, conn: Connection, change: PendingChange | Change, policy: WritePolicy, record_id: str
