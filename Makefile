@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: serve test suite lint typecheck bench schema clean
 
-BUNDLED := org complaints suggestions announcements discussions
+BUNDLED := org complaints suggestions announcements discussions contracts
 
 $(STAMP): pyproject.toml $(foreach p,$(BUNDLED),plugins/$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
