@@ -14,6 +14,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -276,10 +277,13 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
     # when the clock moves to 30 days before the end, the reminder fires (and only then)
     second = dt.datetime.combine(end - dt.timedelta(days=30), dt.time(), tzinfo=dt.UTC)
     await sweep_sla(erm.db, second - dt.timedelta(days=1), participants=KERNEL.participants)
-    titles = lambda: erm.db.fetch(
-        f'SELECT title FROM "tenant_{erm.slug}".core_notification WHERE link LIKE $1',
-        f"%{contract}%",
-    )
+
+    async def titles() -> list[Any]:
+        return await erm.db.fetch(
+            f'SELECT title FROM "tenant_{erm.slug}".core_notification WHERE link LIKE $1',
+            f"%{contract}%",
+        )
+
     assert [r["title"] for r in await titles() if "30" in r["title"]] == []
     await sweep_sla(erm.db, second + dt.timedelta(hours=1), participants=KERNEL.participants)
     reminders = [r["title"] for r in await titles() if "到期" in r["title"]]
