@@ -37,6 +37,8 @@ widget::
     ├── DeliveryFailed          DELIVERY_FAILED        a webhook/robot refused an event (retried)
     ├── PlatformError           PLATFORM_ERROR         WeCom/DingTalk refused a call or is unreachable
     ├── DecryptionFailed        DECRYPTION_FAILED      wrong/missing key, or a ciphertext moved or altered
+    ├── TimestampFailed         TIMESTAMP_FAILED       the TSA refused or is unreachable, or a token does not verify
+    ├── EvidenceInvalid         EVIDENCE_INVALID       an evidence package is malformed or fails a check
     ├── PluginInvalid           PLUGIN_INVALID         installed plug-ins fail validation (all problems)
     └── PluginNotAllowed        PLUGIN_NOT_ALLOWED     the tenant's plan does not include the plug-in
 """
@@ -56,6 +58,7 @@ __all__ = [
     "DeliveryFailed",
     "DestructiveChange",
     "DutiesConflict",
+    "EvidenceInvalid",
     "FieldError",
     "Forbidden",
     "FormRetired",
@@ -77,6 +80,7 @@ __all__ = [
     "RapportError",
     "RateLimited",
     "TenantNotFound",
+    "TimestampFailed",
     "TooManyAliases",
     "TotpRequired",
     "TransitionNotAllowed",
@@ -364,6 +368,21 @@ class DecryptionFailed(RapportError):
 
     code = "DECRYPTION_FAILED"
     http_status = 500
+
+
+class TimestampFailed(RapportError):
+    """An RFC 3161 timestamp could not be had (the TSA is unreachable or refused the request)
+    or a timestamp token does not verify (wrong digest, nonce, signature or certificate)."""
+
+    code = "TIMESTAMP_FAILED"
+    http_status = 502
+
+
+class EvidenceInvalid(RapportError):
+    """An evidence package cannot be read or one of its checks fails (``details.checks``)."""
+
+    code = "EVIDENCE_INVALID"
+    http_status = 400
 
 
 class PluginInvalid(RapportError):

@@ -7,10 +7,19 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-__all__ = ["ADMIN_ROLE", "OPERATOR_ROLE", "Principal"]
+__all__ = ["ADMIN_ROLE", "OPERATOR_ROLE", "ClientFacts", "Principal"]
 
 ADMIN_ROLE = "admin"  # may do everything inside its tenant
 OPERATOR_ROLE = "operator"  # runs the platform: creates tenants; holds no tenant data rights
+
+
+@dataclass(frozen=True, slots=True)
+class ClientFacts:
+    """Where a request came from, as the HTTP layer saw it: the client address (the peer, or
+    the client a trusted proxy names) and the User-Agent. Evidence (a signature) records them."""
+
+    address: str
+    user_agent: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,6 +32,8 @@ class Principal:
     token_id: str | None = field(default=None, compare=False)
     # The access token's iat (epoch seconds, ms precision): subject revocations compare it.
     issued_at: float | None = field(default=None, compare=False)
+    # The HTTP request's client facts (rapport.graphql.http); None off the request path.
+    client: ClientFacts | None = field(default=None, compare=False)
 
     @property
     def is_admin(self) -> bool:

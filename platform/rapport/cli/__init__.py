@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from rapport.cli import audit as audit_command
+from rapport.cli import evidence as evidence_command
 from rapport.cli import form as form_command
 from rapport.cli import jobs as jobs_command
 from rapport.cli import keys as keys_command
@@ -58,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
     worker_command.register(commands)
     jobs_command.register(commands)
     audit_command.register(commands)
+    evidence_command.register(commands)
     keys_command.register(commands)
     schema_command.register(commands)
     return parser

@@ -26,6 +26,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, cast
 
 from starlette.requests import ClientDisconnect, Request
@@ -42,7 +43,7 @@ from rapport.errors import (
 )
 from rapport.graphql.limits import PersistedOperations
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
-from rapport.principal import Principal
+from rapport.principal import ClientFacts, Principal
 
 if TYPE_CHECKING:
     from rapport.services import Services
@@ -111,6 +112,13 @@ async def graphql_endpoint(request: Request) -> Response:
     )
 
 
+def _client_facts(svc: Services, request: Request) -> ClientFacts:
+    address = svc.auth.logins.client_address(
+        request.client.host if request.client else None, request.headers.get("x-forwarded-for")
+    )
+    return ClientFacts(address=address, user_agent=request.headers.get("user-agent", "")[:500])
+
+
 def _tenant_member(principal: Principal) -> None:
     if principal.tenant is None:
         raise Forbidden(
@@ -157,6 +165,7 @@ async def serve_graphql(
         _check_content_type(request)
         if principal is None:
             principal = await svc.auth.authenticate(request.headers)
+        principal = replace(principal, client=_client_facts(svc, request))
         gate(principal)
         operation = await _read_operation(request, svc.persisted if persisted else None)
         outcome = await execute(svc, operation, principal)

@@ -1,0 +1,58 @@
+"""The contracts plug-in's hooks: derived dates on every write, and the signing documents.
+
+Whatever path writes a contract (GraphQL, an import, a timer), its dates are derived and its
+terms checked here (:mod:`rapport_contracts.terms`). When a contract enters ``signing`` — the
+``issue`` transition, once an HR manager approved it — the exact PDF is rendered and stored
+(:mod:`rapport_contracts.documents`) and each party gets a pending signature.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rapport.db.database import Connection
+from rapport.plugins import Hooks
+from rapport.records.change import Change, PendingChange
+from rapport_contracts.documents import issue_document
+from rapport_contracts.store import contract_settings
+from rapport_contracts.terms import derived_dates
+
+if TYPE_CHECKING:
+    from rapport.graphql.contributions import Contributor
+
+__all__ = ["ContractHooks"]
+
+CONTRACT = "contracts/contract"
+TERMS = ("contractType", "startDate", "endDate", "probationMonths")
+
+
+class ContractHooks(Hooks):
+    async def before_create(self, conn: Connection, change: PendingChange) -> PendingChange:
+        return await self._derive(conn, change)
+
+    async def before_update(self, conn: Connection, change: PendingChange) -> PendingChange:
+        if change.entity.id != CONTRACT or not any(n in change.input for n in TERMS):
+            return change
+        return await self._derive(conn, change)
+
+    async def _derive(self, conn: Connection, change: PendingChange) -> PendingChange:
+        if change.entity.id != CONTRACT:
+            return change
+        settings = await contract_settings(conn, change.tenant.schema)
+        values = {**(change.before or {}), **change.input}
+        dates = derived_dates(
+            values, settings.first_reminder_days, settings.second_reminder_days, change.path
+        )
+        return change.with_input({**change.input, **dates})
+
+    async def after_update(self, conn: Connection, change: Change) -> None:
+        if change.entity.id != CONTRACT or change.before is None or change.after is None:
+            return
+        if change.after.get("status") == "signing" and change.before.get("status") != "signing":
+            await issue_document(conn, change)
+
+    def graphql(self) -> tuple[Contributor, ...]:
+        # Imported here: the GraphQL layer imports the plug-in registry, which imports us.
+        from rapport_contracts.graphql import contribute
+
+        return (contribute,)

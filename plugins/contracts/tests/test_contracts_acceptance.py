@@ -1,0 +1,296 @@
+"""Acceptance over HTTP with real PostgreSQL, a real worker and a local TSA: a contract drafted
+from a template is approved, signed by both parties in the signing ceremony, and its evidence
+package verifies offline — and fails after one byte of the PDF or one audit entry changes. The
+30-day reminder fires when the clock moves to its date."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from rapport_contracts import plugin as contracts_plugin
+from rapport_org import plugin as org_plugin
+from tests.crypto.tsa import LocalTsa
+from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
+from tests.jobs.support import WorkerProcess
+
+from rapport.cli import main
+from rapport.composition import KERNEL
+from rapport.db.database import Database
+from rapport.settings import Settings
+from rapport.workflow.sla import sweep_sla
+
+HR, MANAGER, EMPLOYEE, BOSS = "u-hr", "u-hrm", "u-zhang", "u-boss"
+TEMPLATE = """甲方（用人单位）：{{employerName}}，统一社会信用代码 {{creditCode}}
+乙方（劳动者）：{{employeeName}}
+合同类型：{{contractType}}，自 {{startDate}} 起至 {{endDate}} 止，试用期 {{probationMonths}} 个月。
+工作岗位：{{position}}；工作地点：{{workplace}}；工时制度：{{workingHours}}。
+劳动报酬：每{{salaryPeriod}} {{salary}} 元。"""
+
+CREATE = "mutation($i: ContractCreateInput!) { createContract(input: $i) { id firstReminderOn secondReminderOn signDeadline probationEndDate } }"
+TRANSITION = "mutation($id: ID!, $t: String!) { transitionContract(id: $id, transition: $t) { state approvalRequest } }"
+INBOX = "{ myApprovals { id recordId transition } }"
+APPROVE = "mutation($t: ID!) { approve(taskId: $t) { status state } }"
+DOCUMENTS = "query($id: ID!) { documents(where: {contractId: {_eq: $id}}) { edges { node { id sha256 pdf } } } }"
+SIGNATURES = "query($id: ID!) { signatures(where: {contractId: {_eq: $id}}) { edges { node { id party signerUserId status } } } }"
+START = "mutation($s: ID!) { startContractSigning(signatureId: $s) { method documentSha256 } }"
+SIGN = "mutation($s: ID!, $i: ContractSignInput!) { signContract(signatureId: $s, input: $i) { contractStatus auditSeq statementSha256 } }"
+EVIDENCE = "query($id: ID!) { contractEvidence(contractId: $id) { filename sha256 zipBase64 } }"
+SALARY = "query($id: ID!) { contract(id: $id) { salary status signedAt } }"
+
+
+@pytest.fixture(scope="module")
+def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTsa]:
+    with LocalTsa(tmp_path_factory.mktemp("tsa")) as local:
+        yield local
+
+
+@pytest.fixture(scope="module")
+async def erm(database: Database, tsa: LocalTsa) -> ErmTenant:
+    erm = await setup_tenant(database, [org_plugin, contracts_plugin], "con")
+    await erm.create("org/employee", {"name": "张三", "userId": EMPLOYEE})
+    await erm.create(
+        "contracts/employer",
+        {"name": "示例科技有限公司", "creditCode": "91310000MA1FL0000X", "signatoryUserId": BOSS},
+    )
+    await erm.create(
+        "contracts/template",
+        {
+            "name": "标准固定期限",
+            "contractType": "fixed_term",
+            "title": "劳动合同 {{contractNumber}}",
+            "body": TEMPLATE,
+        },
+    )
+    await erm.create(
+        "contracts/contract_settings",
+        {"tsaUrl": tsa.url, "tsaCertificate": tsa.certificate_pem.decode()},
+    )
+    return erm
+
+
+async def _id(erm: ErmTenant, table: str) -> str:
+    found: str = await erm.db.fetchval(f'SELECT id::text FROM "tenant_{erm.slug}".{table} LIMIT 1')
+    return found
+
+
+async def _code(erm: ErmTenant, user: str) -> str:
+    body = await erm.db.fetchval(
+        f'SELECT body FROM "tenant_{erm.slug}".core_notification WHERE recipient = $1 '
+        "AND title LIKE '合同签署验证码%' ORDER BY created_at DESC LIMIT 1", user,
+    )  # fmt: skip
+    match = re.search(r"(\d{6})", body or "")
+    assert match, body
+    return match.group(1)
+
+
+def _rewrite(package: bytes, name: str, change: bytes) -> bytes:
+    source = zipfile.ZipFile(io.BytesIO(package))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.namelist():
+            target.writestr(item, change if item == name else source.read(item))
+    return out.getvalue()
+
+
+async def test_draft_sign_evidence_and_the_30_day_reminder(
+    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient, database_url: str,
+    clean_redis: str, tmp_path: Path, tsa: LocalTsa,
+) -> None:  # fmt: skip
+    hr, manager = erm.token(settings, HR, "hr"), erm.token(settings, MANAGER, "hr_manager")
+    employee, boss = (
+        erm.token(settings, EMPLOYEE, "employee"),
+        erm.token(settings, BOSS, "hr_manager"),
+    )
+    start = dt.date.today()
+    end = start.replace(year=start.year + 2) - dt.timedelta(days=1)  # a two-year term
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis):
+        # given an HR manager (who may write the salary) drafts a contract from the template; a
+        # probation longer than LCL art. 19 allows is refused first
+        draft = {"number": "HT-2026-001", "contractType": "fixed_term", "employeeId": await _id(erm, "org_employee"),
+                 "employerId": await _id(erm, "contracts_employer"), "templateId": await _id(erm, "contracts_template"),
+                 "startDate": start.isoformat(), "endDate": end.isoformat(), "probationMonths": 6,
+                 "positionTitle": "软件工程师", "workplace": "上海", "workingHours": "standard", "salary": 12000}  # fmt: skip
+        with pytest.raises(
+            GraphQLFailed, match=r"at most 2 months of probation for this term \(LCL art. 19\)"
+        ):
+            await gql(client, CREATE, {"i": draft}, token=manager)
+        created = (
+            await gql(client, CREATE, {"i": {**draft, "probationMonths": 2}}, token=manager)
+        )["createContract"]
+        contract = created["id"]
+        assert created["secondReminderOn"] == (end - dt.timedelta(days=30)).isoformat()
+        assert created["firstReminderOn"] == (end - dt.timedelta(days=60)).isoformat()
+        assert created["signDeadline"] > start.isoformat()
+        # the salary is sealed at rest and masked for HR staff
+        stored = await erm.db.fetchval(
+            f'SELECT salary FROM "tenant_{erm.slug}".contracts_contract WHERE id = $1::uuid',
+            contract,
+        )
+        assert b"12000" not in bytes(stored)
+
+        # when HR issues it and an HR manager approves
+        issued = await gql(client, TRANSITION, {"id": contract, "t": "issue"}, token=hr)
+        assert issued["transitionContract"]["approvalRequest"]
+        tasks = [
+            t
+            for t in (await gql(client, INBOX, token=manager))["myApprovals"]
+            if t["recordId"] == contract
+        ]
+        assert (await gql(client, APPROVE, {"t": tasks[0]["id"]}, token=manager))["approve"][
+            "state"
+        ] == "signing"
+
+        # then the exact PDF is stored with its SHA-256 and both parties have a signature to give
+        documents = (await gql(client, DOCUMENTS, {"id": contract}, token=employee))["documents"][
+            "edges"
+        ]
+        pdf = base64.b64decode(documents[0]["node"]["pdf"])
+        assert (
+            pdf.startswith(b"%PDF")
+            and hashlib.sha256(pdf).hexdigest() == documents[0]["node"]["sha256"]
+        )
+        signatures = {
+            e["node"]["party"]: e["node"]
+            for e in (await gql(client, SIGNATURES, {"id": contract}, token=hr))["signatures"][
+                "edges"
+            ]
+        }
+        assert {p: s["signerUserId"] for p, s in signatures.items()} == {
+            "employee": EMPLOYEE,
+            "employer": BOSS,
+        }
+
+        # when the employee starts signing, a one-time code reaches them through the notifications
+        started = (await gql(client, START, {"s": signatures["employee"]["id"]}, token=employee))[
+            "startContractSigning"
+        ]
+        assert started == {"method": "CODE", "documentSha256": documents[0]["node"]["sha256"]}
+        code = await _code(erm, EMPLOYEE)
+        sign = {
+            "code": code,
+            "documentSha256": started["documentSha256"],
+            "consent": True,
+            "typedName": "张三",
+        }
+        # someone else cannot use it, a wrong code or the hash of another PDF is refused
+        with pytest.raises(GraphQLFailed) as other:
+            await gql(client, SIGN, {"s": signatures["employee"]["id"], "i": sign}, token=boss)
+        assert other.value.codes == ["NOT_FOUND"]
+        with pytest.raises(GraphQLFailed) as wrong:
+            await gql(
+                client,
+                SIGN,
+                {
+                    "s": signatures["employee"]["id"],
+                    "i": {**sign, "code": "000000" if code != "000000" else "111111"},
+                },
+                token=employee,
+            )
+        assert wrong.value.codes == ["FORBIDDEN"]
+        with pytest.raises(GraphQLFailed, match="is not the SHA-256 of the document to sign"):
+            await gql(
+                client,
+                SIGN,
+                {"s": signatures["employee"]["id"], "i": {**sign, "documentSha256": "0" * 64}},
+                token=employee,
+            )
+        # a TSA that is down refuses the signature and writes nothing
+        tsa.refuse = True
+        try:
+            with pytest.raises(GraphQLFailed) as down:
+                await gql(
+                    client, SIGN, {"s": signatures["employee"]["id"], "i": sign}, token=employee
+                )
+            assert down.value.codes == ["TIMESTAMP_FAILED"]
+        finally:
+            tsa.refuse = False
+        signed = (
+            await gql(client, SIGN, {"s": signatures["employee"]["id"], "i": sign}, token=employee)
+        )["signContract"]
+        assert signed["contractStatus"] == "signing"
+
+        # when the employer's signatory signs too
+        await gql(client, START, {"s": signatures["employer"]["id"]}, token=boss)
+        boss_sign = {**sign, "code": await _code(erm, BOSS), "typedName": "李四（代表甲方）"}
+        done = (
+            await gql(client, SIGN, {"s": signatures["employer"]["id"], "i": boss_sign}, token=boss)
+        )["signContract"]
+        assert done["contractStatus"] == "active"
+        facts = await erm.db.fetchrow(
+            f'SELECT client_address, user_agent, timestamp_token FROM "tenant_{erm.slug}".contracts_signature WHERE id = $1::uuid',
+            signatures["employer"]["id"],
+        )
+        assert facts["client_address"] == "127.0.0.1" and "python-httpx" in facts["user_agent"]
+        entry = await erm.db.fetchrow(
+            "SELECT actor, data FROM rapport.audit_entries WHERE tenant_id = $1::uuid AND tenant_seq = $2",
+            erm.tenant_id,
+            done["auditSeq"],
+        )
+        assert (
+            entry["actor"] == BOSS
+            and json.loads(entry["data"])["statementSha256"] == done["statementSha256"]
+        )
+
+    # then the evidence package verifies offline, and fails after one changed byte
+    evidence = (await gql(client, EVIDENCE, {"id": contract}, token=employee))["contractEvidence"]
+    package = base64.b64decode(evidence["zipBase64"])
+    assert hashlib.sha256(package).hexdigest() == evidence["sha256"]
+    good = tmp_path / evidence["filename"]
+    good.write_bytes(package)
+    cert = tmp_path / "tsa.pem"
+    cert.write_bytes(tsa.certificate_pem)
+    assert main(["evidence", "verify", str(good), "--tsa-cert", str(cert)]) == 0
+    names = zipfile.ZipFile(io.BytesIO(package)).namelist()
+    pdf_name = next(n for n in names if n.endswith(".pdf"))
+    changed = bytearray(zipfile.ZipFile(io.BytesIO(package)).read(pdf_name))
+    changed[len(changed) // 2] ^= 0x01
+    bad_pdf = tmp_path / "bad-pdf.zip"
+    bad_pdf.write_bytes(_rewrite(package, pdf_name, bytes(changed)))
+    assert main(["evidence", "verify", str(bad_pdf)]) == 1
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(package)).read("manifest.json"))
+    sign_entry = next(
+        e for e in manifest["audit"]["entries"] if '"contracts.sign"' in e["canonical"]
+    )
+    sign_entry["canonical"] = sign_entry["canonical"].replace(
+        f'"actor":"{EMPLOYEE}"', '"actor":"u-someone"'
+    )
+    bad_audit = tmp_path / "bad-audit.zip"
+    bad_audit.write_bytes(_rewrite(package, "manifest.json", json.dumps(manifest).encode()))
+    assert main(["evidence", "verify", str(bad_audit)]) == 1
+    with pytest.raises(GraphQLFailed) as foreign:
+        await gql(
+            client, EVIDENCE, {"id": contract}, token=erm.token(settings, "u-other", "employee")
+        )
+    assert foreign.value.codes == ["FORBIDDEN"]
+
+    # when the clock moves to 30 days before the end, the reminder fires (and only then)
+    second = dt.datetime.combine(end - dt.timedelta(days=30), dt.time(), tzinfo=dt.UTC)
+    await sweep_sla(erm.db, second - dt.timedelta(days=1), participants=KERNEL.participants)
+
+    async def titles() -> list[Any]:
+        return await erm.db.fetch(
+            f'SELECT title FROM "tenant_{erm.slug}".core_notification WHERE link LIKE $1',
+            f"%{contract}%",
+        )
+
+    assert [r["title"] for r in await titles() if "30" in r["title"]] == []
+    await sweep_sla(erm.db, second + dt.timedelta(hours=1), participants=KERNEL.participants)
+    reminders = [r["title"] for r in await titles() if "到期" in r["title"]]
+    assert (
+        "劳动合同30天内到期，尚未作出续签决定 / A labour contract ends within 30 days without a renewal decision"
+        in reminders
+    )
+    assert any(
+        t.startswith("劳动合同即将到期") for t in reminders
+    )  # the 60-day one fired on the way
