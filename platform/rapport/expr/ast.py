@@ -109,6 +109,10 @@ class Related:
     inner: Expr
     # The entity holding `field`; the SQL back end looks the join columns up through it.
     source: str = dataclasses.field(kw_only=True)
+    # many_to_many only: which link rows count, a condition on the link entity's row (the
+    # principal's row and field rules on it). Python evaluation takes the record's list of
+    # related records as already holding only those.
+    link: Expr | None = dataclasses.field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

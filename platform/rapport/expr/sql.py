@@ -198,6 +198,8 @@ def _related(expr: Related, ctx: SqlContext) -> str:
             f"{_column(link_ctx, _stored_column(link, link_def.target_field))}"
         )
         join = f"{_column(link_ctx, _stored_column(link, link_def.source_field))} = {outer_id}"
+        if expr.link is not None:
+            join = f"{join} AND COALESCE({compile_sql(expr.link, link_ctx)}, false)"
     inner = compile_sql(expr.inner, inner_ctx)
     if expr.quantifier == "every":
         # every = no related row fails; a NULL (unknown) inner result counts as failing.

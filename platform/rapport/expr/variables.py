@@ -42,4 +42,5 @@ def variables_in(expr: Expr) -> frozenset[str]:
     if isinstance(expr, Compare | Descendants):
         # Not the tree's parent links: only Python evaluation needs them (rapport.expr Trees).
         return frozenset({expr.value.name}) if isinstance(expr.value, Variable) else frozenset()
-    return variables_in(expr.inner)
+    found = variables_in(expr.inner)
+    return found if expr.link is None else found | variables_in(expr.link)

@@ -139,7 +139,13 @@ class Planner(FieldArguments):
                 name_of = policy.field_of(role.column) if policy else ""
                 result.append(self._guard(stored, policy, name_of, role.kind))
             elif isinstance(role, ComputedValue):
-                computed = plan.Computed(key, self.index.computed(entity, role.field))
+                expr = self.index.computed(entity, role.field)
+                if self.access is not None and policy is not None:
+                    if not policy.access(role.field).never:
+                        # Related records the principal cannot see take no part in the value
+                        # (where it is not readable at all, the guard makes it null).
+                        expr = self.access.secure_filter(expr, entity, field_path)
+                computed = plan.Computed(key, expr)
                 result.append(self._guard(computed, policy, role.field, None))
             elif isinstance(role, FileValue):
                 file = self._file(key, role, field, field_nodes)

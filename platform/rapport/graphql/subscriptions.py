@@ -165,7 +165,13 @@ class _Subscription:
         if event.action == "delete":
             if not self.principal.is_admin:
                 return None  # a deleted record cannot be checked against the read rules
-        elif self._record_query is not None or self.plan.where is not None:
+        elif (
+            self._record_query is not None
+            or self.plan.where is not None
+            or not self.principal.is_admin
+        ):
+            # Read back even when `record` is not selected: the row rule decides whether any
+            # part of the event (its action, its id, even its __typename) is sent.
             record = await self._read(event.id)
             if record is None:
                 return None  # not readable by the subscriber, or not matching `where`

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
-from rapport.errors import PathSegment
+from rapport.errors import NotFound, PathSegment
 from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import EntityDef
 from rapport.metadata.validation import Validators
@@ -25,6 +25,7 @@ from rapport.records.change import Action, Change, PendingChange, WriteParticipa
 from rapport.records.rows import load_records, parse_id
 from rapport.sql import mutations
 from rapport.sql.mutations import Sealer
+from rapport.sql.write_errors import conflict
 
 __all__ = ["RecordWriter", "Sealers"]
 
@@ -185,9 +186,19 @@ class RecordWriter:
             if existing_id is not None:
                 before = await self._locked(conn, entity, existing_id)
         action = Action.CREATE if before is None else Action.UPDATE
-        change = await self._before(
-            conn, self._pending(entity, action, principal, input, before, existing_id, path, via)
-        )
+        pending = self._pending(entity, action, principal, input, before, existing_id, path, via)
+        try:
+            change = await self._before(conn, pending)
+        except NotFound:
+            if existing_id is None:
+                raise
+            # The key belongs to a record the principal cannot read: answer what a create
+            # with this value answers — a conflict on the principal's own input, nothing of
+            # the other record (not even that it exists beyond the clash itself).
+            key_field = next(
+                f for f in entity.unique_fields if key in (f.name, f.graphql_input_name)
+            )
+            raise conflict(entity, [key_field], [path], upsert_hint=False) from None
         written = await mutations.upsert_record(
             conn,
             self._schema,

@@ -35,7 +35,7 @@ from rapport.metadata.ir import EntityDef, FieldDef, FieldKind
 from rapport.metadata.kinds import column_for
 from rapport.naming import pascal_case, table_name
 
-__all__ = ["WrittenRow", "delete_error", "write_error"]
+__all__ = ["WrittenRow", "conflict", "delete_error", "write_error"]
 
 _KEY_DETAIL = re.compile(r"^Key \((?P<columns>.+?)\)=\((?P<values>.*)\) ", re.DOTALL)
 
@@ -150,11 +150,26 @@ def _unique(
     if any(f is None for f in fields):
         return None
     known = [f for f in fields if f is not None]
-    names = [f.graphql_input_name for f in known]
     culprits = _rows_with(rows, columns, detail_values)
-    path = (*culprits[0].path, names[0]) if culprits else None
-    what = " and ".join(f.name for f in known)
-    single_unique = len(known) == 1 and known[0].unique
+    return conflict(
+        entity, known, [r.path for r in culprits], several=len(rows) > 1, upsert_hint=upsert_hint
+    )
+
+
+def conflict(
+    entity: EntityDef,
+    fields: Sequence[FieldDef],
+    paths: Sequence[tuple[PathSegment, ...]],
+    *,
+    several: bool = False,
+    upsert_hint: bool = True,
+) -> ConstraintViolation:
+    """A unique conflict, told only through the caller's own input: which of its fields and
+    paths clash — never the other record's id or values (it may be one the caller cannot
+    read)."""
+    names = [f.graphql_input_name for f in fields]
+    what = " and ".join(f.name for f in fields)
+    single_unique = len(fields) == 1 and fields[0].unique
     hint = (
         f"Choose another value or use upsert{entity.type_name} to update the existing record."
         if single_unique and upsert_hint
@@ -162,12 +177,12 @@ def _unique(
     )
     return ConstraintViolation(
         f"Another {entity.type_name} already has this {what}"
-        + (" (or two inputs share it)." if len(rows) > 1 else "."),
+        + (" (or two inputs share it)." if several else "."),
         hint=hint,
-        path=path,
+        path=(*paths[0], names[0]) if paths else None,
         details={
             "fields": names,
-            "paths": [list((*r.path, names[0])) for r in culprits],
+            "paths": [list((*p, names[0])) for p in paths],
         },
     )
 

@@ -16,7 +16,7 @@ from rapport.auth.permissions.compiled import Permissions
 from rapport.auth.permissions.kind import permissions_of
 from rapport.auth.permissions.policy import FieldAccess, ReadPolicy, any_of, both
 from rapport.errors import Forbidden, PathSegment
-from rapport.expr.ast import And, Compare, Descendants, Expr, Literal, Not, Or, Related
+from rapport.expr.ast import TRUE, And, Compare, Descendants, Expr, Literal, Not, Or, Related
 from rapport.metadata.ir import EntityDef, Model
 from rapport.principal import Principal
 
@@ -175,26 +175,65 @@ class Access:
         return expr if access.always else both(access.clear, expr)
 
     def _related(self, expr: Related, policy: ReadPolicy, path: Path) -> Expr:
+        """Related records as the principal sees them: only visible ones exist.
+
+        ``_some``/``_none`` need the related record to be visible *and* to match; ``_every``
+        ranges over visible records only (a hidden one neither passes nor fails), so an
+        always-true predicate under ``_every`` is true for everybody and singles nobody out."""
         target = self.model.entity(expr.target)
         target_policy = self.policy(target)
-        inner = both(target_policy.row, self._secure(expr.inner, target_policy, path))
+        secured = self._secure(expr.inner, target_policy, path)
         if expr.relation == "many_to_one":
             access = self._field_access(policy, expr.field, path)
-            secured = Related(
+            inner = both(target_policy.row, secured)
+            related = Related(
                 expr.field, expr.relation, expr.target, expr.quantifier, inner, source=expr.source
             )
-            return secured if access.always else both(access.clear, secured)
+            return related if access.always else both(access.clear, related)
+        visible = target_policy.row
+        link: Expr | None = None
+        shown = TRUE  # where the relation field itself is shown on the current record
         if expr.relation == "reverse":
             source_field = next(
                 r.source_field for r in policy.entity.reverse_relations if r.name == expr.field
             )
-            fk = self._field_access(target_policy, source_field, path)
-            inner = both(fk.clear, inner)
+            visible = both(self._field_access(target_policy, source_field, path).clear, visible)
         else:
-            self._field_access(policy, expr.field, path)
-        return Related(
-            expr.field, expr.relation, expr.target, expr.quantifier, inner, source=expr.source
+            shown = self._field_access(policy, expr.field, path).clear
+            link = self._link_visibility(policy.entity, expr.field)
+        if expr.quantifier == "every":
+            inner = secured if visible == TRUE else any_of([Not(visible), secured])
+        else:
+            inner = both(visible, secured)
+        related = Related(
+            expr.field,
+            expr.relation,
+            expr.target,
+            expr.quantifier,
+            inner,
+            source=expr.source,
+            link=link,
         )
+        if shown == TRUE:
+            return related
+        # Where the field is hidden the principal sees no related records at all.
+        return both(shown, related) if expr.quantifier == "some" else any_of([Not(shown), related])
+
+    def _link_visibility(self, entity: EntityDef, field: str) -> Expr | None:
+        """Which link rows of a many-to-many count: the link entity's row rule and both of
+        its relations readable (what the planner lists in the connection)."""
+        m2m = entity.field(field).many_to_many
+        if m2m is None:  # pragma: no cover - the parser only builds many_to_many for these
+            return None
+        link_policy = self.policy(self.model.entity(m2m.through))
+        condition = both(
+            link_policy.row,
+            both(
+                link_policy.access(m2m.source_field).clear,
+                link_policy.access(m2m.target_field).clear,
+            ),
+        )
+        return None if condition == TRUE else condition
 
 
 def _true_for_null(expr: Compare) -> bool:

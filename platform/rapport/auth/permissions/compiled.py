@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from rapport.auth.permissions.computed import restrict_computed
 from rapport.auth.permissions.enforcer import build_enforcer
 from rapport.auth.permissions.policy import (
     ReadPolicy,
@@ -38,6 +39,8 @@ class Permissions:
     """Every permission rule of one tenant version, by entity."""
 
     rules: tuple[Rule, ...] = ()
+    # The model the rules were compiled against: computed fields' expressions are read in it.
+    model: Model | None = None
     by_entity: Mapping[str, tuple[Rule, ...]] = field(default_factory=lambda: MappingProxyType({}))
     # Filled lazily; the object itself never changes meaning.
     _enforcers: dict[str, casbin.FastEnforcer] = field(default_factory=dict, compare=False)
@@ -77,10 +80,20 @@ class Permissions:
         key = (domain, roles, entity.id, action)
         found = self._reads.get(key)
         if found is None:
-            rules = self._granting(domain, roles, entity.id, action)
-            found = read_policy_of(entity, action, rules)
+            found = self._base_read(domain, roles, entity, action)
+            if self.model is not None:
+                model = self.model
+
+                def related(target: EntityDef) -> ReadPolicy:
+                    return self._base_read(domain, roles, target, "read")
+
+                found = restrict_computed(found, model, related)
             self._reads[key] = found
         return found
+
+    def _base_read(self, domain: str, roles: Roles, entity: EntityDef, action: str) -> ReadPolicy:
+        """The policy as the rules grant it, before computed fields are narrowed."""
+        return read_policy_of(entity, action, self._granting(domain, roles, entity.id, action))
 
     def write_policy(
         self, domain: str, roles: Roles, entity: EntityDef, action: str
@@ -107,6 +120,7 @@ def compile_permissions(
         by_entity.setdefault(rule.entity, []).append(rule)
     permissions = Permissions(
         rules=rules,
+        model=model,
         by_entity=MappingProxyType({k: tuple(v) for k, v in by_entity.items()}),
     )
     return permissions, problems

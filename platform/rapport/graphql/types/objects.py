@@ -18,6 +18,9 @@ from graphql import (
     GraphQLString,
 )
 
+from rapport.errors import ValidationFailed
+from rapport.expr.parse import parse_where
+from rapport.expr.reads import fields_read
 from rapport.graphql.scalars import DATETIME, FILE_REF
 from rapport.graphql.types import names
 from rapport.graphql.types.connections import connection_args
@@ -33,7 +36,7 @@ from rapport.graphql.types.roles import (
     ReverseConnection,
     ToOne,
 )
-from rapport.metadata.ir import EntityDef, FieldDef, FieldKind
+from rapport.metadata.ir import EntityDef, FieldDef, FieldKind, thaw_json
 
 __all__ = ["generate"]
 
@@ -106,6 +109,23 @@ def _object(ctx: BuildContext, entity: EntityDef) -> GraphQLObjectType:
     return GraphQLObjectType(entity.type_name, fields, description=entity_text(entity))
 
 
+def _computed_text(ctx: BuildContext, entity: EntityDef, field: FieldDef, text: str) -> str:
+    """The computed field's description, with why it may read null: it is readable only
+    where every field it reads is (permissions narrow it per role when they are compiled)."""
+    try:
+        reads = fields_read(parse_where(thaw_json(field.computed), entity, ctx.model))
+    except ValidationFailed:  # pragma: no cover - the metadata checks refuse such expressions
+        reads = ()
+    reason = (
+        "Readable only where the caller may read every field it is computed from ("
+        + ", ".join(f"`{name}`" for name in reads)
+        + "); null elsewhere."
+        if reads
+        else ""
+    )
+    return " ".join(part for part in (text, reason) if part)
+
+
 def _nullable(field: FieldDef, type_: GraphQLNullableOutputType) -> GraphQLOutputType:
     return GraphQLNonNull(type_) if field.required else type_
 
@@ -153,8 +173,8 @@ def _document_field(
             (
                 field.name,
                 GraphQLField(
-                    GraphQLNonNull(GraphQLBoolean),
-                    description=text or None,
+                    GraphQLBoolean,
+                    description=_computed_text(ctx, entity, field, text),
                     extensions={ROLE: ComputedValue(entity.id, field.name)},
                 ),
             )
