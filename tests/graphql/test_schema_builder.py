@@ -147,7 +147,7 @@ def test_object_type_fields_and_nullability(schema: GraphQLSchema) -> None:
         "trainer": "Trainer",
         "trainerId": "ID",
         "trainees": "TraineeConnection!",
-        "isSmall": "Boolean!",
+        "isSmall": "Boolean",  # null where the caller may not read what it is computed from
         "enrollments": "EnrollmentConnection!",
         "createdAt": "DateTime!",
         "updatedAt": "DateTime!",
