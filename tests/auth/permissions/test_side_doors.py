@@ -35,8 +35,10 @@ _PERMISSIONS = copy.deepcopy(world.PERMISSIONS)
 for _rule in _PERMISSIONS:
     if _rule["$id"] == "perm/hrbp-employees":
         _rule["fields"] = {
-            "read": ["id", "name", "department", "login", "note", "salary", "ssn"]
-            + ["hasBigBonus", "ssnEndsIn1", "named", "createdAt"],
+            "read": [
+                *("id", "name", "department", "login", "note", "salary", "ssn"),
+                *("hasBigBonus", "ssnEndsIn1", "named", "createdAt"),
+            ],
             "mask": ["salary", "note", "ssn"],
         }
     if _rule["$id"] == "perm/employee-assignments":
