@@ -140,13 +140,10 @@ class Planner(FieldArguments):
                 result.append(self._guard(stored, policy, name_of, role.kind))
             elif isinstance(role, ComputedValue):
                 expr = self.index.computed(entity, role.field)
-                # Related records the principal cannot see take no part in the value
-                # (where it is not readable at all, the guard makes it null).
-                if (
-                    self.access is not None
-                    and policy is not None
-                    and not policy.access(role.field).never
-                ):
+                readable = policy is not None and not policy.access(role.field).never
+                if self.access is not None and readable:
+                    # Related records the principal cannot see take no part in the value
+                    # (where it is not readable at all, the guard makes it null).
                     expr = self.access.secure_filter(expr, entity, field_path)
                 computed = plan.Computed(key, expr)
                 result.append(self._guard(computed, policy, role.field, None))

@@ -36,8 +36,8 @@ for _rule in _PERMISSIONS:
     if _rule["$id"] == "perm/hrbp-employees":
         _rule["fields"] = {
             "read": [
-                *["id", "name", "department", "login", "note", "salary", "ssn"],
-                *["hasBigBonus", "ssnEndsIn1", "named", "createdAt"],
+                *("id", "name", "department", "login", "note", "salary", "ssn"),
+                *("hasBigBonus", "ssnEndsIn1", "named", "createdAt"),
             ],
             "mask": ["salary", "note", "ssn"],
         }
