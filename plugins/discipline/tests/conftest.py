@@ -1,27 +1,4 @@
-"""Rapport's own test fixtures (a real PostgreSQL, a fresh database per module), its rule that
-slow tests run only with RAPPORT_SLOW=1 (CI sets it), and the live server of the acceptance
-tests (each module defines the ``erm`` tenant it serves)."""
+"""The shared fixtures of the plug-ins' acceptance tests (tests/plugin_fixtures.py): pytest finds
+fixtures by name in this module, hence the star import."""
 
-from __future__ import annotations
-
-from tests.conftest import (
-    clean_redis,
-    database,
-    database_url,
-    pytest_collection_modifyitems,
-    redis_server_url,
-    server_dsn,
-)
-from tests.erm_support import client, server, settings
-
-__all__ = [
-    "clean_redis",
-    "client",
-    "database",
-    "database_url",
-    "pytest_collection_modifyitems",
-    "redis_server_url",
-    "server",
-    "server_dsn",
-    "settings",
-]
+from tests.plugin_fixtures import *  # noqa: F403
