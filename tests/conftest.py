@@ -27,10 +27,6 @@ os.environ.setdefault("RAPPORT_MASTER_KEY", "dGVzdC1tYXN0ZXIta2V5LTMyLWJ5dGVzLWx
 os.environ.setdefault("RAPPORT_AUDIT_SIGNING_KEY", "dGVzdC1hdWRpdC1zaWduaW5nLWtleS0zMi1ieXRlcyE=")
 os.environ.setdefault("RAPPORT_JWT_SECRET", "t" * 64)
 
-# The process's kernel, as every entry point has it: importing the composition root installs the
-# document kinds and publish participants the metadata layer compiles and publishes with.
-import rapport.composition  # noqa: F401
-
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.environ.get("RAPPORT_SLOW") == "1":

@@ -8,17 +8,10 @@ from typing import Any
 
 import pytest
 
-from rapport.auth.permissions.kind import permissions_kind
 from rapport.capability import Capability, WriteStage, compose
-from rapport.forms.kind import FORMS_KIND
 from rapport.jobs.context import CronContext, CronSpec, JobContext
 from rapport.jobs.topics import TOPICS
-from rapport.metadata.documents import DocumentKind
-from rapport.metadata.publishing import PublishParticipant
 from rapport.records.change import WriteParticipant
-from rapport.workflow.kind import WORKFLOWS_KIND
-
-WORKFLOW = DocumentKind.WORKFLOW
 
 
 async def _handle(ctx: JobContext, payload: Mapping[str, Any]) -> None:
@@ -92,20 +85,12 @@ def test_contributors_and_cron_jobs_keep_the_capability_order() -> None:
             Capability(name="unlisted", handlers=MappingProxyType({"made.up": _handle})),
             "topic(s) made.up are handled but missing from rapport.jobs.topics",
         ),
-        (
-            Capability(name="forms-again", documents=(FORMS_KIND,)),
-            "two capabilities register the document kind 'form'",
-        ),
-        (
-            Capability(name="wired", documents=(permissions_kind(lambda _: {}, after=WORKFLOW),)),
-            "the document kind 'permission' requires 'workflow', which no capability registers",
-        ),
     ],
 )
 def test_a_misfit_stops_the_kernel_from_composing(extra: Capability, message: str) -> None:
     # when / then
     with pytest.raises(RuntimeError, match="do not fit") as caught:
-        compose((ALL_TOPICS, Capability(name="forms", documents=(FORMS_KIND,)), extra))
+        compose((ALL_TOPICS, Capability(name="forms"), extra))
     assert message in str(caught.value)
 
 
@@ -118,18 +103,3 @@ def test_a_topic_without_a_handler_stops_the_kernel_from_composing() -> None:
         compose((Capability(name="c", cron_jobs=crons),))
     assert "no capability handles the topic(s) entity.create" in str(caught.value)
     assert "two capabilities register the cron job 'x'" in str(caught.value)
-
-
-def test_document_kinds_compile_after_the_kinds_they_require_publishing_keeps_the_order() -> None:
-    # given permissions that read the workflows' transitions, listed before the workflows
-    permissions = permissions_kind(lambda _: {}, after=WORKFLOW)
-    first, second = PublishParticipant(), PublishParticipant()
-    a = Capability(name="a", documents=(permissions,), publishing=(first,))
-    b = Capability(name="b", documents=(FORMS_KIND, WORKFLOWS_KIND), publishing=(second,))
-
-    # when
-    kernel = compose((a, b, ALL_TOPICS))
-
-    # then
-    assert kernel.documents == (FORMS_KIND, WORKFLOWS_KIND, permissions)
-    assert kernel.publishing == (first, second)

@@ -245,6 +245,38 @@ def test_imports_only_point_down_the_layers() -> None:
     assert not sorted(PENDING_UPWARD.keys() - upward.keys()), "PENDING_UPWARD names fixed imports"
 
 
+def test_no_module_loads_another_of_rapport_by_name() -> None:
+    # importlib.import_module("rapport.x") is an import the graph above cannot see: a hidden
+    # dependency, upward or in a cycle. What a lower layer needs from above it is passed in, or
+    # declared as an entry point (rapport.metadata.entry_points).
+    found = []
+    for module, path in module_files().items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        # module-level NAME = "rapport.…" constants, for calls that pass the name
+        names = {
+            target.id: node.value.value
+            for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+            for target in node.targets
+            if isinstance(target, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if not (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "attr", getattr(node.func, "id", None))
+                in ("import_module", "__import__")
+                and node.args
+            ):
+                continue
+            arg = node.args[0]
+            loaded = arg.value if isinstance(arg, ast.Constant) else None
+            if isinstance(arg, ast.Name):
+                loaded = names.get(arg.id)
+            if isinstance(loaded, str) and loaded.startswith("rapport"):
+                found.append(f"{module}: loads {loaded!r}")
+    assert not found, "\n".join(found)
+
+
 def test_every_package_of_rapport_is_placed_in_a_layer() -> None:
     # given: the packages (directories) of rapport, which the table must name or sit under
     packages = {m for m, p in module_files().items() if p.name == "__init__.py"}

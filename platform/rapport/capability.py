@@ -3,9 +3,7 @@
 Forms, workflows, notifications, the audit log, permissions, background jobs and the installed
 plug-ins are each one :class:`Capability`: the GraphQL root fields it contributes, the write
 participants every record write runs through, its job handlers and cron jobs, the catalog
-columns of sealed values it owns (re-sealed by ``rapport keys rotate --reencrypt``), the
-document kinds it gives meaning to (:class:`~rapport.metadata.document_kinds.KindCompiler`) and
-its part in a metadata publish (:class:`~rapport.metadata.publishing.PublishParticipant`). The
+columns of sealed values it owns (re-sealed by ``rapport keys rotate --reencrypt``). The
 composition root (:mod:`rapport.composition`, used by the app factory and the worker) lists
 them in one place and :func:`compose` checks and freezes them into a :class:`Kernel`; the layers
 below take the kernel's parts as arguments and import no capability.
@@ -15,6 +13,12 @@ A partner plug-in reaches the kernel through the same types: its ``Hooks.graphql
 the ``plugins`` capability (:mod:`rapport.plugins.capability`) carries the contributors and
 record hooks of every plug-in a tenant installed. A capability is a built-in plug-in whose
 registration is checked when the process starts instead of per tenant.
+
+What a capability or a plug-in adds to the metadata layer — document kinds
+(:class:`~rapport.metadata.document_kinds.KindCompiler`) and publish participants
+(:class:`~rapport.metadata.publishing.PublishParticipant`) — is declared as entry points by the
+distribution that provides it (:mod:`rapport.metadata.entry_points`), the kernel's in Rapport's
+``pyproject.toml`` and a partner's in its own, since metadata is compiled below this layer.
 """
 
 from __future__ import annotations
@@ -23,14 +27,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import IntEnum
 from types import MappingProxyType
-from typing import Any
 
 from rapport.crypto.rotation import SealedColumn
 from rapport.graphql.contributions import Contributor
 from rapport.jobs.context import CronSpec, Handler
 from rapport.jobs.topics import TOPICS, is_plugin_topic
-from rapport.metadata.document_kinds import KindCompiler, order_kinds
-from rapport.metadata.publishing import PublishParticipant
 from rapport.records.change import WriteParticipant
 
 __all__ = ["Capability", "Kernel", "WriteStage", "compose"]
@@ -64,8 +65,6 @@ class Capability:
     handlers: Mapping[str, Handler] = field(default_factory=_no_handlers)  # topic -> handler
     cron_jobs: tuple[CronSpec, ...] = ()
     sealed: tuple[SealedColumn, ...] = ()  # catalog columns `rapport keys rotate` re-seals
-    documents: tuple[KindCompiler[Any], ...] = ()  # the document kinds it compiles
-    publishing: tuple[PublishParticipant, ...] = ()  # its part in every plan and publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,18 +77,14 @@ class Kernel:
     handlers: Mapping[str, Handler]
     cron_jobs: tuple[CronSpec, ...]
     sealed: tuple[SealedColumn, ...]
-    documents: tuple[KindCompiler[Any], ...] = ()  # in compile order (see order_kinds)
-    publishing: tuple[PublishParticipant, ...] = ()  # in capability order
 
 
 def compose(capabilities: Iterable[Capability]) -> Kernel:
     """Check the capabilities fit together and freeze them; a misfit is a programming error.
 
     Raises RuntimeError (the process must not start) when two capabilities share a name, a job
-    topic, a cron job name or a document kind, when a document kind requires one nobody
-    registers, or when the handlers and the outbox's topics (:data:`rapport.jobs.topics.TOPICS`)
-    differ; plug-in job topics (``plugin:…``) come on top. Document kinds are put in compile
-    order: each after the kinds it requires, otherwise in capability order.
+    topic or a cron job name, or when the handlers and the outbox's topics
+    (:data:`rapport.jobs.topics.TOPICS`) differ; plug-in job topics (``plugin:…``) come on top.
     """
     listed = tuple(capabilities)
     problems: list[str] = []
@@ -103,11 +98,6 @@ def compose(capabilities: Iterable[Capability]) -> Kernel:
         problems.append(
             f"topic(s) {', '.join(unlisted)} are handled but missing from rapport.jobs.topics"
         )
-    documents: tuple[KindCompiler[Any], ...] = ()
-    try:
-        documents = order_kinds(k for c in listed for k in c.documents)
-    except RuntimeError as misfit:
-        problems.append(str(misfit))
     if problems:
         raise RuntimeError("The kernel's capabilities do not fit: " + "; ".join(problems))
     staged = sorted(
@@ -121,8 +111,6 @@ def compose(capabilities: Iterable[Capability]) -> Kernel:
         handlers=MappingProxyType(handlers),
         cron_jobs=tuple(j for c in listed for j in c.cron_jobs),
         sealed=tuple(s for c in listed for s in c.sealed),
-        documents=documents,
-        publishing=tuple(p for c in listed for p in c.publishing),
     )
 
 

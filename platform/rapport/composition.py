@@ -11,33 +11,20 @@ audit, then the plug-ins' fields); write participants are ordered by their
 from __future__ import annotations
 
 from rapport.audit.capability import AUDIT
-from rapport.auth.permissions.capability import permissions_capability
+from rapport.auth.permissions.capability import PERMISSIONS
 from rapport.capability import Kernel, compose
 from rapport.forms.capability import FORMS
 from rapport.im.capability import IM
 from rapport.jobs.capability import JOBS
-from rapport.metadata.document_kinds import install_kinds
-from rapport.metadata.publishing import install_publish_participants
 from rapport.notify.capability import NOTIFICATIONS
 from rapport.plugins.capability import PLUGINS
 from rapport.plugins.jobs import plugin_jobs
 from rapport.plugins.registry import Registry
 from rapport.workflow.capability import WORKFLOWS
-from rapport.workflow.kind import workflow_transitions
 
 __all__ = ["KERNEL", "worker_kernel"]
 
-# Permission rules may name workflow transitions: the permission kind reads them from the
-# compiled workflows (so it compiles after them), wired here so neither capability imports the
-# other.
-PERMISSIONS = permissions_capability(workflow_transitions)
-
 KERNEL: Kernel = compose((PERMISSIONS, JOBS, FORMS, WORKFLOWS, NOTIFICATIONS, IM, AUDIT, PLUGINS))
-
-# The metadata layer compiles and publishes with the kernel's document kinds and publish
-# participants; it imports no capability, so it is handed them here, once per process.
-install_kinds(KERNEL.documents)
-install_publish_participants(KERNEL.publishing)
 
 
 def worker_kernel(registry: Registry) -> Kernel:

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rapport.audit.publishing import PublishEvidence
-from rapport.composition import KERNEL
+from rapport.audit.publishing import PUBLISH_EVIDENCE
 from rapport.db.catalog import migrate
 from rapport.db.database import Connection, Database
 from rapport.db.tenants import get_tenant
@@ -21,10 +20,10 @@ from rapport.metadata.documents import read_folder
 from rapport.metadata.publishing import (
     Publication,
     PublishParticipant,
-    installed_publish_participants,
+    registered_publish_participants,
 )
 from rapport.metadata.tenants import create_tenant
-from rapport.workflow.migration import StateMoves
+from rapport.workflow.migration import STATE_MOVES
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata"
 
@@ -52,10 +51,9 @@ async def _publish_entries(db: Database, slug: str) -> list[dict[str, object]]:
     return [{"actor": r["actor"], **json.loads(r["data"])} for r in rows]
 
 
-def test_the_kernel_plans_with_the_workflows_and_publishes_with_the_audit_log() -> None:
-    # then: state moves first in the plan, the audit entry in the transaction
-    assert installed_publish_participants() == KERNEL.publishing
-    assert [type(p) for p in KERNEL.publishing] == [StateMoves, PublishEvidence]
+def test_the_kernel_declares_the_workflows_state_moves_and_the_audit_entry() -> None:
+    # then: the workflows' moves in the plan, the audit entry in the transaction
+    assert registered_publish_participants() == (PUBLISH_EVIDENCE, STATE_MOVES)
 
 
 async def test_a_publish_leaves_its_entry_with_what_was_published(db: Database, slug: str) -> None:
@@ -88,8 +86,8 @@ async def test_a_participant_that_raises_rolls_the_whole_publish_back(
     db: Database, slug: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # given a participant after the audit log's that refuses
-    participants = (*KERNEL.publishing, _Refuses())
-    monkeypatch.setattr(lifecycle, "installed_publish_participants", lambda: participants)
+    participants = (*registered_publish_participants(), _Refuses())
+    monkeypatch.setattr(lifecycle, "registered_publish_participants", lambda: participants)
     before = await get_tenant(db, slug)
 
     # when

@@ -53,9 +53,21 @@ def test_json_items_name_their_kind_in_a_wrapper() -> None:
         ("a/b", DocumentKind.ENTITY),
         ("training/course-flow", DocumentKind.WORKFLOW),
     ]
-    with pytest.raises(MetadataInvalid, match="unknown document kind 'screen'") as caught:
-        documents_from_json([{"kind": "screen", "body": COURSE_FLOW}])
-    assert caught.value.problems[0].hint.startswith("Use one of: entity, form")
+    with pytest.raises(MetadataInvalid, match="'Screen!' is not a document kind name") as caught:
+        documents_from_json([{"kind": "Screen!", "body": COURSE_FLOW}])
+    assert caught.value.problems[0].pointer == "/kind"
+
+
+def test_a_kind_nothing_declares_is_refused_when_compiled() -> None:
+    # given a well-formed kind name that no installed package declares
+    (screen,) = documents_from_json([{"kind": "screen", "body": {"$id": "a/screen"}}])
+
+    # when / then
+    with pytest.raises(MetadataInvalid) as caught:
+        compile_tenant((*read_folder(FIXTURES), screen))
+    assert [(p.document, p.message) for p in caught.value.problems] == [
+        ("a/screen", "screen documents are not compiled by Rapport or any installed plug-in")
+    ]
 
 
 def test_compile_tenant_compiles_entities_and_checks_the_other_kinds() -> None:

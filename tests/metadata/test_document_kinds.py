@@ -4,28 +4,31 @@ refused when the kernel is composed."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
+from rapport.auth.permissions.capability import CHECKED_PERMISSIONS_KIND
 from rapport.auth.permissions.compiled import Permissions
 from rapport.auth.permissions.kind import PERMISSIONS_KIND, permissions_of
-from rapport.composition import KERNEL
 from rapport.errors import MetadataInvalid, MetadataProblem
 from rapport.forms.formset import FormSet
 from rapport.forms.kind import FORMS_KIND, forms_of
-from rapport.metadata import document_kinds
 from rapport.metadata.bundle import TenantMetadata, compile_tenant
 from rapport.metadata.document_kinds import (
+    KINDS_GROUP,
     Compiled,
     KindCompiler,
-    installed_kinds,
+    kinds_from,
     order_kinds,
+    registered_kinds,
 )
 from rapport.metadata.documents import Document, DocumentKind, documents_from_json, read_folder
 from rapport.metadata.ir import Model
 from rapport.workflow.document import WorkflowSet
 from rapport.workflow.kind import WORKFLOWS_KIND, workflows_of
+from tests.metadata.partner_kind import checklists_of
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "metadata"
 ENTITIES = read_folder(FIXTURES)
@@ -37,7 +40,7 @@ def _ids(kind: DocumentKind) -> KindCompiler[tuple[str, ...]]:
     def compile_(
         documents: Sequence[Document], model: Model, compiled: Compiled
     ) -> tuple[tuple[str, ...], Sequence[MetadataProblem]]:
-        mine = tuple(d.id for d in documents if d.kind is kind)
+        mine = tuple(d.id for d in documents if d.kind == kind)
         bad = [MetadataProblem(i, "", "a bad id", "Rename it.") for i in mine if i.endswith("-bad")]
         return mine, bad
 
@@ -59,7 +62,7 @@ def test_a_registered_kind_compiles_its_documents_and_is_read_back_typed() -> No
     assert metadata.compiled(kind) == ("a/one", "a/two")
 
 
-def test_documents_of_a_kind_no_capability_registers_are_refused() -> None:
+def test_documents_of_a_kind_nothing_declares_are_refused() -> None:
     # given a form, and no form kind
     forms = _docs("form", "training/course")
 
@@ -67,7 +70,7 @@ def test_documents_of_a_kind_no_capability_registers_are_refused() -> None:
     with pytest.raises(MetadataInvalid) as caught:
         compile_tenant(ENTITIES + forms, kinds=(_ids(DocumentKind.WORKFLOW),))
     assert [p.message for p in caught.value.problems] == [
-        "form documents are not supported by this version of Rapport"
+        "form documents are not compiled by Rapport or any installed plug-in"
     ]
 
 
@@ -115,7 +118,7 @@ def test_a_kind_that_requires_another_compiles_after_it_and_sees_its_artifact() 
     [
         (
             (_ids(DocumentKind.FORM), _ids(DocumentKind.FORM)),
-            "two capabilities register the document kind 'form'",
+            "the document kind 'form' is registered twice",
         ),
         ((_ids(DocumentKind.ENTITY),), "entity documents are the metadata layer's own"),
         (
@@ -128,7 +131,7 @@ def test_a_kind_that_requires_another_compiles_after_it_and_sees_its_artifact() 
                     requires=(DocumentKind.WORKFLOW,),
                 ),
             ),
-            "'permission' requires 'workflow', which no capability registers",
+            "'permission' requires 'workflow', which nothing registers",
         ),
     ],
 )
@@ -162,19 +165,20 @@ def test_kinds_that_require_each_other_are_refused() -> None:
         order_kinds((a, b))
 
 
-def test_the_kernel_installs_its_kinds_workflows_before_permissions() -> None:
+def test_the_kernel_declares_its_kinds_workflows_before_permissions() -> None:
     # then: permission rules check transition names against the compiled workflows
-    assert installed_kinds() == KERNEL.documents
-    assert [k.kind for k in KERNEL.documents] == [
+    kinds = registered_kinds()
+    assert [k.kind for k in kinds] == [
         DocumentKind.FORM,
         DocumentKind.WORKFLOW,
         DocumentKind.PERMISSION,
     ]
-    assert [k.meta_schema for k in KERNEL.documents] == [
+    assert [k.meta_schema for k in kinds] == [
         "form.schema.json",
         "workflow.schema.json",
         "permission.schema.json",
     ]
+    assert kinds[2] is CHECKED_PERMISSIONS_KIND
 
 
 TICKET = [
@@ -207,14 +211,14 @@ TICKET = [
 ]
 
 
-def test_the_composition_root_wires_the_workflows_transitions_into_the_permission_kind() -> None:
+def test_the_declared_permission_kind_checks_transitions_against_the_workflows() -> None:
     # given a rule naming a transition the ticket's workflow does not have
     docs = ENTITIES + documents_from_json(TICKET)
 
     # when the permission kind is not handed the transitions, it cannot check them
     unwired = compile_tenant(docs, kinds=(WORKFLOWS_KIND, PERMISSIONS_KIND, FORMS_KIND))
 
-    # then; the kernel's kind (wired by rapport.composition) refuses the rule
+    # then; the kernel's declared kind refuses the rule
     assert [r.entity for r in permissions_of(unwired).rules] == ["hr/ticket"]
     with pytest.raises(MetadataInvalid) as caught:
         compile_tenant(docs)
@@ -244,18 +248,98 @@ def test_the_compiled_artifacts_are_what_the_accessors_return() -> None:
     assert metadata.compiled(WORKFLOWS_KIND) is metadata.workflows
 
 
-def test_compiling_before_the_composition_root_installed_the_kinds_says_so(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # given a process where nothing was installed
-    monkeypatch.setattr(document_kinds, "_installed", None)
+def _entry(name: str, value: str) -> EntryPoint:
+    return EntryPoint(name=name, value=value, group=KINDS_GROUP)
+
+
+KERNEL_KINDS = (
+    _entry("form", "rapport.forms.kind:FORMS_KIND"),
+    _entry("workflow", "rapport.workflow.kind:WORKFLOWS_KIND"),
+    _entry("permission", "rapport.auth.permissions.capability:CHECKED_PERMISSIONS_KIND"),
+)
+PARTNER = _entry("checklist", "tests.metadata.partner_kind:CHECKLIST_KIND")
+
+
+def test_a_partner_declares_a_kind_the_way_the_kernel_does(tmp_path: Path) -> None:
+    # given a partner's kind declared beside the kernel's, and a folder with one of its documents
+    kinds = kinds_from((*KERNEL_KINDS, PARTNER))
+    folder = tmp_path / "hr"
+    folder.mkdir()
+    (folder / "onboarding.checklist.json").write_text(
+        '{"$id": "hr/onboarding", "items": ["laptop", "badge"]}', encoding="utf-8"
+    )
+
+    # when the tenant's documents are read and compiled with those kinds
+    docs = ENTITIES + read_folder(tmp_path)
+    metadata = compile_tenant(docs, kinds=kinds)
+
+    # then the file name said the kind, and the partner reads its artifact typed
+    assert [k.kind.value for k in kinds] == ["checklist", "form", "workflow", "permission"]
+    assert checklists_of(metadata) == {"hr/onboarding": ("laptop", "badge")}
+
+
+def test_a_partner_kinds_document_is_refused_without_the_partners_package(tmp_path: Path) -> None:
+    # given the partner's document, and only the kernel's kinds installed
+    (tmp_path / "onboarding.checklist.json").write_text('{"$id": "hr/onboarding"}', "utf-8")
 
     # when / then
-    with pytest.raises(RuntimeError, match=r"import rapport\.composition"):
-        compile_tenant(ENTITIES)
+    with pytest.raises(MetadataInvalid) as caught:
+        compile_tenant(ENTITIES + read_folder(tmp_path), kinds=kinds_from(KERNEL_KINDS))
+    (problem,) = caught.value.problems
+    assert problem.message == (
+        "checklist documents are not compiled by Rapport or any installed plug-in"
+    )
+    assert "install the plug-in that declares this document kind" in problem.hint
 
 
-def test_installing_other_kinds_is_refused() -> None:
-    with pytest.raises(RuntimeError, match="already installed, and differ"):
-        document_kinds.install_kinds((_ids(DocumentKind.FORM),))
-    assert installed_kinds() == KERNEL.documents
+def test_a_partner_kinds_problems_are_reported_with_everyone_elses() -> None:
+    # given a checklist without items
+    docs = ENTITIES + _docs("checklist", "hr/empty")
+
+    # when / then
+    with pytest.raises(MetadataInvalid) as caught:
+        compile_tenant(docs, kinds=kinds_from((*KERNEL_KINDS, PARTNER)))
+    assert [(p.document, p.pointer) for p in caught.value.problems] == [("hr/empty", "/items")]
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        (
+            _entry("list", "tests.metadata.partner_kind:CHECKLIST_KIND"),
+            "'list' declares the kind 'checklist'; name the entry point after its kind",
+        ),
+        (
+            _entry("checklist", "tests.metadata.partner_kind:NOT_A_KIND"),
+            "is a str, not a KindCompiler",
+        ),
+        (
+            _entry("checklist", "tests.metadata.no_such_module:KIND"),
+            "does not load: ModuleNotFoundError",
+        ),
+    ],
+)
+def test_a_declaration_that_does_not_fit_stops_the_process(entry: EntryPoint, message: str) -> None:
+    with pytest.raises(RuntimeError, match="do not fit") as caught:
+        kinds_from((*KERNEL_KINDS, entry))
+    assert message in str(caught.value)
+
+
+def test_a_kind_declared_twice_is_refused() -> None:
+    with pytest.raises(RuntimeError, match="'form' is registered twice"):
+        kinds_from((*KERNEL_KINDS, _entry("form", "rapport.forms.kind:FORMS_KIND")))
+
+
+@pytest.mark.parametrize("name", ["Form", "2fa", "a_b", "", "x.y"])
+def test_a_kind_name_is_lowercase_letters_digits_and_dashes(name: str) -> None:
+    with pytest.raises(ValueError, match="is not a document kind name"):
+        DocumentKind(name)
+
+
+def test_a_file_name_that_does_not_say_a_kind_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "course.V2.json").write_text('{"$id": "training/course"}', encoding="utf-8")
+    with pytest.raises(MetadataInvalid) as caught:
+        read_folder(tmp_path)
+    (problem,) = caught.value.problems
+    assert problem.document == "course.V2.json"
+    assert "does not say a document kind" in problem.message

@@ -1,5 +1,5 @@
-"""The audit capability: the audit queries, the audit entry of every write and of every metadata
-publish, and the release of anonymous writes' held entries once their day is over
+"""The audit capability: the audit queries, the audit entry of every write (that of every metadata
+publish is a declared publish participant, rapport.audit.publishing), and the release of anonymous writes' held entries once their day is over
 (rapport.audit.held)."""
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from types import MappingProxyType
 from rapport.audit.graphql import contribute_audit
 from rapport.audit.held import audit_release_cron
 from rapport.audit.participant import AuditParticipant
-from rapport.audit.publishing import PublishEvidence
 from rapport.capability import Capability, WriteStage
 from rapport.jobs.context import CronSpec
 
@@ -24,5 +23,4 @@ AUDIT = Capability(
             "audit.release", audit_release_cron, minute=frozenset({23}), second=frozenset({0})
         ),
     ),
-    publishing=(PublishEvidence(),),
 )

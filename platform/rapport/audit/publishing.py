@@ -1,6 +1,6 @@
 """The audit log's part in a publish: one entry per published metadata version.
 
-Registered by the audit capability as a publish participant, so the entry is appended inside
+Declared as a publish participant (entry point ``audit-evidence``), so the entry is appended inside
 the publish transaction: the version and its evidence commit together or not at all (D4/D8).
 """
 
@@ -10,7 +10,7 @@ from rapport.audit.log import append_entry
 from rapport.db.database import Connection
 from rapport.metadata.publishing import Publication, PublishParticipant
 
-__all__ = ["PublishEvidence"]
+__all__ = ["PUBLISH_EVIDENCE", "PublishEvidence"]
 
 
 class PublishEvidence(PublishParticipant):
@@ -33,3 +33,6 @@ class PublishEvidence(PublishParticipant):
                 "destructive": len(publication.plan.destructive_steps),
             },
         )
+
+
+PUBLISH_EVIDENCE = PublishEvidence()

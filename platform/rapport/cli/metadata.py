@@ -102,8 +102,20 @@ def _read_file(path: Path) -> tuple[Document, ...]:
             [MetadataProblem(where, "", f"not valid JSON: {exc}", "Fix the JSON syntax.")]
         ) from None
     items = body if isinstance(body, list) else [body]
-    kind = DocumentKind.of_file(path.name)
-    if kind is not DocumentKind.ENTITY:
+    try:
+        kind = DocumentKind.of_file(path.name)
+    except ValueError as bad:
+        raise MetadataInvalid(
+            [
+                MetadataProblem(
+                    where,
+                    "",
+                    f"the file name does not say a document kind: {bad}",
+                    "Name an entity `name.json` and another kind `name.<kind>.json`.",
+                )
+            ]
+        ) from None
+    if kind != DocumentKind.ENTITY:
         # The file name says the kind (x.form.json), as it does inside a folder.
         items = [
             {"kind": kind.value, "body": item} if isinstance(item, dict) and "$id" in item else item

@@ -91,7 +91,7 @@ def compile_forms(
     forms: dict[str, Form] = {}
     seen: set[str] = set()
     for doc in sorted(
-        (d for d in documents if d.kind is DocumentKind.FORM), key=lambda d: (d.id, d.location)
+        (d for d in documents if d.kind == DocumentKind.FORM), key=lambda d: (d.id, d.location)
     ):
         if doc.id in seen:
             problems.add(

@@ -58,7 +58,7 @@ def preview_document(
         raise BadRequest("A form document is a JSON object.", hint='Pass {"$id": …, …}.')
     (document,) = documents_from_json([{"kind": DocumentKind.FORM.value, "body": body}])
     others = tuple(
-        d for d in published.documents if not (d.kind is DocumentKind.FORM and d.id == document.id)
+        d for d in published.documents if not (d.kind == DocumentKind.FORM and d.id == document.id)
     )
     metadata = compile_tenant((*others, document))
     return preview(metadata, document.id, locale, dialect)

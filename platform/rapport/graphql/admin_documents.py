@@ -16,25 +16,36 @@ from strawberry.scalars import JSON
 from strawberry.types import Info
 
 from rapport.metadata import lifecycle
-from rapport.metadata.documents import Document, DocumentKind
+from rapport.metadata.documents import Document
 
 __all__ = ["DocumentsQuery", "MetadataDocument"]
 
 AnyInfo = Info[Any, None]
 
 
-@strawberry.enum(description="What a metadata document describes.")
+@strawberry.enum(
+    description="What a metadata document describes: one of the kernel's kinds, or OTHER for a "
+    "kind a plug-in declares (its name is in `kindName`)."
+)
 class MetadataDocumentKind(Enum):
     ENTITY = "entity"
     FORM = "form"
     PERMISSION = "permission"
     WORKFLOW = "workflow"
+    OTHER = "other"
+
+
+KERNEL_KINDS = {k.value: k for k in MetadataDocumentKind if k is not MetadataDocumentKind.OTHER}
 
 
 @strawberry.type(description="One metadata document with its kind and owner.")
 class MetadataDocument:
     id: str
     kind: MetadataDocumentKind
+    kind_name: str = strawberry.field(
+        description='The kind as file names and `saveDraft` items write it ("form", a plug-in\'s '
+        '"checklist"…).'
+    )
     source: str = strawberry.field(
         description='Who owns it: "tenant" (editable), "kernel", or a plug-in name (read-only).'
     )
@@ -44,7 +55,8 @@ class MetadataDocument:
     def of(cls, document: Document) -> MetadataDocument:
         return cls(
             id=document.id,
-            kind=MetadataDocumentKind(document.kind.value),
+            kind=KERNEL_KINDS.get(document.kind.value, MetadataDocumentKind.OTHER),
+            kind_name=document.kind.value,
             source=document.source,
             body=JSON(document.as_json()),
         )
@@ -71,8 +83,14 @@ async def _metadata_documents(
     else:
         # An earlier version: the tenant's own documents (what a diff or a rollback concerns).
         documents = await lifecycle.export(db, slug, version)
-    order = {kind: i for i, kind in enumerate(DocumentKind)}
-    return [MetadataDocument.of(d) for d in sorted(documents, key=lambda d: (order[d.kind], d.id))]
+    # Entities first, then the kernel's kinds, then plug-ins' kinds by name.
+    order = {kind: i for i, kind in enumerate(KERNEL_KINDS)}
+    return [
+        MetadataDocument.of(d)
+        for d in sorted(
+            documents, key=lambda d: (order.get(d.kind.value, len(order)), d.kind.value, d.id)
+        )
+    ]
 
 
 @strawberry.type

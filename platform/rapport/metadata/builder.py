@@ -35,7 +35,7 @@ def compile_model(documents: Iterable[Document]) -> Model:
     """
     # Tenant extensions (x-extends) are merged onto their targets first: see metadata.extensions.
     docs = sorted(
-        (d for d in apply_extensions(documents) if d.kind is DocumentKind.ENTITY),
+        (d for d in apply_extensions(documents) if d.kind == DocumentKind.ENTITY),
         key=lambda d: (d.id, d.source, d.location),
     )
     problems = Problems()

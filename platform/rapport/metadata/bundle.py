@@ -1,7 +1,7 @@
 """All of one tenant's metadata at one version, compiled together.
 
 Entity documents compile into the :class:`~rapport.metadata.ir.Model`; documents of the other
-kinds compile, each by the :class:`~rapport.metadata.document_kinds.KindCompiler` its capability
+kinds compile, each by the :class:`~rapport.metadata.document_kinds.KindCompiler` its package
 registered, into one frozen artifact per kind, checked against the Model.
 :func:`compile_tenant` is the one place that runs every compiler, so an admin sees the problems
 of all documents of all kinds in one :class:`MetadataInvalid`, at plan time, and the tenant
@@ -9,7 +9,7 @@ runtime is built from exactly what was validated. Callers read an artifact throu
 (``metadata.compiled(FORMS_KIND)``, or the capability's accessor such as
 :func:`rapport.forms.kind.forms_of`), typed.
 
-A kind that no capability registers is refused rather than ignored: a document that is stored
+A kind that nothing declares is refused rather than ignored: a document that is stored
 but has no effect would be a silent failure.
 """
 
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from rapport.errors import MetadataInvalid, MetadataProblem
 from rapport.metadata.builder import compile_model
-from rapport.metadata.document_kinds import KindCompiler, installed_kinds
+from rapport.metadata.document_kinds import KindCompiler, registered_kinds
 from rapport.metadata.documents import Document, DocumentKind
 from rapport.metadata.ir import Model
 
@@ -47,7 +47,7 @@ class TenantMetadata:
     @classmethod
     def of(cls, model: Model, kinds: Iterable[KindCompiler[Any]] | None = None) -> TenantMetadata:
         """Metadata with entities only (tests, benchmarks, schema tools): every kind empty."""
-        listed = installed_kinds() if kinds is None else tuple(kinds)
+        listed = registered_kinds() if kinds is None else tuple(kinds)
         return cls(model=model, artifacts=MappingProxyType({k.kind: k.empty() for k in listed}))
 
     def compiled(self, kind: KindCompiler[T]) -> T:
@@ -55,7 +55,7 @@ class TenantMetadata:
         return kind.artifact(self.artifacts)
 
     def documents_of(self, kind: DocumentKind) -> tuple[Document, ...]:
-        return tuple(d for d in self.documents if d.kind is kind)
+        return tuple(d for d in self.documents if d.kind == kind)
 
     # The kernel's kinds by their old attribute names, for plug-ins written before the kinds
     # were registered (``metadata.workflows.for_entity(...)``). Untyped: the metadata layer may
@@ -73,13 +73,11 @@ class TenantMetadata:
         return self._by_kind(DocumentKind.FORM)
 
     def _by_kind(self, kind: DocumentKind) -> object:
+        # Metadata is built by compile_tenant or of(), which store every kind they compile.
         found = self.artifacts.get(kind)
-        if found is not None:
-            return found
-        compiler = next((k for k in installed_kinds() if k.kind is kind), None)
-        if compiler is None:
-            raise AttributeError(f"no capability registers {kind.value} documents")
-        return compiler.empty()
+        if found is None:
+            raise AttributeError(f"this metadata was compiled without the {kind.value} kind")
+        return found
 
 
 def compile_tenant(
@@ -87,18 +85,18 @@ def compile_tenant(
 ) -> TenantMetadata:
     """Compile every document; raise one MetadataInvalid listing all problems of all kinds.
 
-    ``kinds``: the document kinds to compile, in compile order (None: the process's, as the
-    composition root installed them; see :func:`rapport.metadata.document_kinds.order_kinds`).
+    ``kinds``: the document kinds to compile, in compile order (None: the installed
+    distributions' declared kinds, :func:`rapport.metadata.document_kinds.registered_kinds`).
     """
     docs = tuple(documents)
-    listed = installed_kinds() if kinds is None else tuple(kinds)
+    listed = registered_kinds() if kinds is None else tuple(kinds)
     known = {DocumentKind.ENTITY, *(k.kind for k in listed)}
     problems = [
         MetadataProblem(
             d.id,
             "",
-            f"{d.kind.value} documents are not supported by this version of Rapport",
-            "Remove the document, or upgrade Rapport to a version that supports this kind.",
+            f"{d.kind.value} documents are not compiled by Rapport or any installed plug-in",
+            "Remove the document, or install the plug-in that declares this document kind.",
         )
         for d in docs
         if d.kind not in known

@@ -1,9 +1,10 @@
-"""Typed document kinds: how a capability teaches the metadata layer a kind of document.
+"""Typed document kinds: how a capability or a plug-in teaches the metadata layer a kind of
+document.
 
 Entity documents are the metadata layer's own: they compile into the
-:class:`~rapport.metadata.ir.Model`. Every other kind (forms, workflows, permissions) belongs to
-the capability that gives it meaning, which registers one :class:`KindCompiler` in its
-``Capability.documents``: the kind, its meta-schema, the compile step that turns the tenant's
+:class:`~rapport.metadata.ir.Model`. Every other kind (forms, workflows, permissions, a
+partner's checklists) belongs to the package that gives it meaning, which declares one
+:class:`KindCompiler`: the kind, its meta-schema, the compile step that turns the tenant's
 documents of that kind into one frozen artifact checked against the Model, and the problems it
 can still report when the entities do not compile. :func:`rapport.metadata.bundle.compile_tenant`
 runs the registered compilers; it imports none of them.
@@ -11,33 +12,34 @@ runs the registered compilers; it imports none of them.
 A compiler may need the artifact of another kind (permissions check transition names against the
 workflows): it names that kind in ``requires`` and finds the artifact in the ``compiled`` mapping
 it is handed. :func:`order_kinds` puts every kind after the kinds it requires (otherwise keeping
-the capabilities' order) and refuses a kind registered twice, a missing requirement or a loop.
+the declared order) and refuses a kind registered twice, a missing requirement or a loop.
 
-The process's kinds are installed once, by the composition root (:mod:`rapport.composition`):
-the lifecycle, the runtime and the tools then compile with exactly the kernel's kinds. A process
-that asks before importing it has the composition root loaded by name on first need (the
-metadata layer may not import it); if that still installs nothing (asked while the root itself
-is being imported), compiling fails and says so, rather than silently ignoring every form,
-workflow and permission.
+The process's kinds are declared as entry points of the group ``rapport.document_kinds``
+(:mod:`rapport.metadata.entry_points`): Rapport's own ``pyproject.toml`` declares the form, workflow
+and permission kinds, a partner's package declares its own the same way, and
+:func:`registered_kinds` reads them once. The entry point's name is the kind's name.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
+import importlib.metadata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar, cast
 
 from rapport.errors import MetadataProblem
 from rapport.metadata.documents import Document, DocumentKind
+from rapport.metadata.entry_points import declared
 from rapport.metadata.ir import Model
 
 __all__ = [
+    "KINDS_GROUP",
     "Compiled",
     "KindCompiler",
-    "install_kinds",
-    "installed_kinds",
+    "kinds_from",
     "order_kinds",
+    "registered_kinds",
 ]
 
 T = TypeVar("T")
@@ -91,20 +93,20 @@ def order_kinds(kinds: Iterable[KindCompiler[Any]]) -> tuple[KindCompiler[Any], 
     problems: list[str] = []
     seen: set[DocumentKind] = set()
     for k in listed:
-        if k.kind is DocumentKind.ENTITY:
+        if k.kind == DocumentKind.ENTITY:
             problems.append("entity documents are the metadata layer's own; no kind compiles them")
         elif k.kind in seen:
-            problems.append(f"two capabilities register the document kind {k.kind.value!r}")
+            problems.append(f"the document kind {k.kind.value!r} is registered twice")
         seen.add(k.kind)
     for k in listed:
         for needed in k.requires:
             if needed not in seen:
                 problems.append(
                     f"the document kind {k.kind.value!r} requires {needed.value!r}, "
-                    "which no capability registers"
+                    "which nothing registers"
                 )
     if problems:
-        raise RuntimeError("The kernel's document kinds do not fit: " + "; ".join(problems))
+        raise RuntimeError("The document kinds do not fit: " + "; ".join(problems))
     ordered: list[KindCompiler[Any]] = []
     done: set[DocumentKind] = set()
     pending = list(listed)
@@ -119,41 +121,29 @@ def order_kinds(kinds: Iterable[KindCompiler[Any]]) -> tuple[KindCompiler[Any], 
     return tuple(ordered)
 
 
-_installed: tuple[KindCompiler[Any], ...] | None = None
+KINDS_GROUP = "rapport.document_kinds"
 
 
-def install_kinds(kinds: Iterable[KindCompiler[Any]]) -> None:
-    """Make ``kinds`` the process's document kinds (the composition root does this once).
+def kinds_from(
+    entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
+) -> tuple[KindCompiler[Any], ...]:
+    """The kinds the entry points declare (None: the installed distributions'), in compile order.
 
-    Installing the same kinds again is harmless (the worker composes its own kernel from the
-    same capabilities); installing different ones is refused: one process, one set of kinds.
+    Raises RuntimeError when a declaration does not load, is not a KindCompiler, is named other
+    than its kind, or when the kinds do not fit together (:func:`order_kinds`).
     """
-    global _installed
-    ordered = order_kinds(kinds)
-    if _installed is not None and _installed != ordered:
-        raise RuntimeError("The process's document kinds are already installed, and differ")
-    _installed = ordered
+    found = declared(KINDS_GROUP, KindCompiler, entry_points)
+    misnamed = [
+        f"{name!r} declares the kind {kind.kind.value!r}; name the entry point after its kind"
+        for name, kind in found
+        if name != kind.kind.value
+    ]
+    if misnamed:
+        raise RuntimeError("The declared document kinds do not fit: " + "; ".join(misnamed))
+    return order_kinds(kind for _, kind in found)
 
 
-def installed_kinds() -> tuple[KindCompiler[Any], ...]:
-    """The kinds the composition root installed, in compile order."""
-    if _installed is None:
-        _load_composition_root()
-    if _installed is None:
-        raise RuntimeError(
-            "No document kinds are installed: import rapport.composition (the composition "
-            "root) before compiling metadata, or pass the kinds to compile_tenant."
-        )
-    return _installed
-
-
-# The module that installs the kernel's parts. Named, not imported: it sits at the top of the
-# package, and a process that never imported it (a plug-in's own tests calling
-# rapport.plugins.build_registry, a script compiling a folder) still gets the kernel's parts.
-COMPOSITION_ROOT = "rapport.composition"
-
-
-def _load_composition_root() -> None:
-    # Importing it installs; while it is itself being imported, nothing is installed yet and the
-    # caller gets the error below instead of a half-built kernel.
-    importlib.import_module(COMPOSITION_ROOT)
+@functools.cache
+def registered_kinds() -> tuple[KindCompiler[Any], ...]:
+    """The installed distributions' document kinds, in compile order (read once per process)."""
+    return kinds_from()

@@ -16,11 +16,10 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from importlib import resources
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rapport.errors import MetadataInvalid, MetadataProblem
 from rapport.metadata.ir import JsonValue, freeze_json, thaw_json
@@ -42,25 +41,57 @@ KERNEL_PACKAGE = "rapport"
 KERNEL_FOLDER = ("_data", "metadata")
 
 
-class DocumentKind(StrEnum):
-    """What a document describes; each kind has its own meta-schema in ``schemas/``."""
+# A kind's name: what the file name shows (``intake.form.json``) and API calls say.
+KIND_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
 
-    ENTITY = "entity"
-    FORM = "form"
-    PERMISSION = "permission"
-    WORKFLOW = "workflow"
+
+@dataclass(frozen=True, slots=True)
+class DocumentKind:
+    """What a document describes, by name; any package may declare a kind (an open set).
+
+    Entities are the metadata layer's own kind; the kernel's capabilities declare ``form``,
+    ``workflow`` and ``permission``, plug-ins may declare more
+    (:func:`rapport.metadata.document_kinds.registered_kinds`). Which kinds exist is not this
+    type's business: a document of a kind nobody compiles is refused when it is compiled.
+    """
+
+    value: str
+
+    ENTITY: ClassVar[DocumentKind]
+    FORM: ClassVar[DocumentKind]
+    PERMISSION: ClassVar[DocumentKind]
+    WORKFLOW: ClassVar[DocumentKind]
+
+    def __post_init__(self) -> None:
+        if not KIND_NAME.match(self.value):
+            raise ValueError(
+                f"{self.value!r} is not a document kind name: use lowercase letters, digits "
+                "and '-', starting with a letter"
+            )
+
+    def __str__(self) -> str:
+        return self.value
 
     @property
     def suffix(self) -> str:
         """File-name ending: entities are plain ``.json``, the others ``.<kind>.json``."""
-        return ".json" if self is DocumentKind.ENTITY else f".{self.value}.json"
+        return ".json" if self == DocumentKind.ENTITY else f".{self.value}.json"
 
     @classmethod
     def of_file(cls, name: str) -> DocumentKind:
-        for kind in cls:
-            if kind is not cls.ENTITY and name.endswith(kind.suffix):
-                return kind
-        return cls.ENTITY
+        """The kind a file name shows: ``course.json`` an entity, ``intake.form.json`` a form.
+
+        Raises ValueError when the part before ``.json`` is not a kind name.
+        """
+        stem = name.rsplit("/", 1)[-1].removesuffix(".json")
+        _, dot, kind = stem.rpartition(".")
+        return cls(kind) if dot else cls.ENTITY
+
+
+DocumentKind.ENTITY = DocumentKind("entity")
+DocumentKind.FORM = DocumentKind("form")
+DocumentKind.PERMISSION = DocumentKind("permission")
+DocumentKind.WORKFLOW = DocumentKind("workflow")
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,14 +224,30 @@ def read_folder(path: Path, *, source: str = "tenant") -> tuple[Document, ...]:
             )
             continue
         body = _parse(text, where, problems)
-        if body is not None:
-            kind = DocumentKind.of_file(file.name)
+        kind = _kind_of_file(where, problems)
+        if body is not None and kind is not None:
             doc = _document(body, where, source, str(file), problems, kind)
             if doc is not None:
                 documents.append(doc)
     if problems:
         raise MetadataInvalid(problems)
     return _sorted(documents)
+
+
+def _kind_of_file(where: str, problems: list[MetadataProblem]) -> DocumentKind | None:
+    try:
+        return DocumentKind.of_file(where)
+    except ValueError as bad:
+        problems.append(
+            MetadataProblem(
+                where,
+                "",
+                f"the file name does not say a document kind: {bad}",
+                "Name an entity `name.json` and a document of another kind "
+                "`name.<kind>.json`, e.g. `intake.form.json`.",
+            )
+        )
+        return None
 
 
 def documents_from_json(
@@ -220,15 +267,14 @@ def documents_from_json(
         if isinstance(item, Mapping) and "$id" not in item and "kind" in item:
             body = item.get("body")
             try:
-                kind = DocumentKind(item["kind"])
-            except ValueError:
-                allowed = ", ".join(k.value for k in DocumentKind)
+                kind = DocumentKind(str(item["kind"]))
+            except ValueError as bad:
                 problems.append(
                     MetadataProblem(
                         where,
                         "/kind",
-                        f"unknown document kind {item['kind']!r}",
-                        f"Use one of: {allowed}.",
+                        str(bad),
+                        'Name the kind, e.g. "form", "workflow" or "permission".',
                     )
                 )
                 continue
@@ -288,9 +334,9 @@ def kernel_documents() -> tuple[Document, ...]:
     documents: list[Document] = []
     for where, entry in _walk(root, ""):
         body = _parse(entry.read_text(encoding="utf-8"), where, problems)
-        if body is not None:
+        kind = _kind_of_file(where, problems)
+        if body is not None and kind is not None:
             location = "/".join((KERNEL_PACKAGE, *KERNEL_FOLDER, where))
-            kind = DocumentKind.of_file(where)
             doc = _document(body, where, "kernel", location, problems, kind)
             if doc is not None:
                 documents.append(doc)

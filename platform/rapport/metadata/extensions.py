@@ -26,7 +26,7 @@ _ALLOWED = frozenset({"$id", EXTENDS, "description", "properties", "required", "
 
 
 def is_extension(doc: Document) -> bool:
-    return doc.kind is DocumentKind.ENTITY and isinstance(doc.body, Mapping) and EXTENDS in doc.body
+    return doc.kind == DocumentKind.ENTITY and isinstance(doc.body, Mapping) and EXTENDS in doc.body
 
 
 def apply_extensions(documents: Iterable[Document]) -> tuple[Document, ...]:
@@ -41,7 +41,7 @@ def apply_extensions(documents: Iterable[Document]) -> tuple[Document, ...]:
         return docs
     problems: list[MetadataProblem] = []
     bodies: dict[str, dict[str, Any]] = {
-        d.id: d.as_json() for d in docs if d.kind is DocumentKind.ENTITY and not is_extension(d)
+        d.id: d.as_json() for d in docs if d.kind == DocumentKind.ENTITY and not is_extension(d)
     }
     for ext in sorted(extensions, key=lambda d: d.id):
         body = ext.as_json()
@@ -92,7 +92,7 @@ def apply_extensions(documents: Iterable[Document]) -> tuple[Document, ...]:
     for doc in docs:
         if is_extension(doc):
             continue
-        if doc.id in bodies and doc.kind is DocumentKind.ENTITY:
+        if doc.id in bodies and doc.kind == DocumentKind.ENTITY:
             doc = Document(doc.id, freeze_json(bodies[doc.id]), doc.source, doc.location, doc.kind)
         merged.append(doc)
     return tuple(merged)

@@ -37,7 +37,11 @@ from rapport.metadata.diff import plan_changes
 from rapport.metadata.documents import Document, DocumentKind, kernel_documents
 from rapport.metadata.ir import Model, freeze_json
 from rapport.metadata.plan import Plan, count_queries
-from rapport.metadata.publishing import Publication, installed_publish_participants
+from rapport.metadata.publishing import (
+    Publication,
+    participants_plan,
+    registered_publish_participants,
+)
 
 __all__ = [
     "PublishResult",
@@ -134,7 +138,7 @@ async def plan(
     new = new_metadata.model
     old = compile_model(current) if current is not None else None
     steps = await _plan(db, tenant.schema, old, new)
-    return await _participants_plan(db, tenant, current, new_metadata, steps)
+    return await participants_plan(db, tenant, current, new_metadata, steps)
 
 
 async def publish(
@@ -233,7 +237,7 @@ async def publish_on(
     steps = await _plan(conn, tenant.schema, old, new)
     # What the version does to the capabilities' data (records in workflow states it removes:
     # moved per x-stateMap, or refused).
-    steps = await _participants_plan(conn, tenant, current, new_metadata, steps)
+    steps = await participants_plan(conn, tenant, current, new_metadata, steps)
     if steps.refused_steps:
         raise PublishFailed(
             f"The plan for tenant {slug!r} cannot be applied to its data:\n"
@@ -272,24 +276,12 @@ async def publish_on(
         digest=hashlib.sha256(dumped.encode()).hexdigest(),
         plan=steps,
     )
-    for participant in installed_publish_participants():
+    for participant in registered_publish_participants():
         # D4/D8: the publish and its evidence (the audit entry) commit together or not at all.
         await participant.published(conn, publication)
     await notify_metadata(conn, slug, version)
     await conn.execute("DELETE FROM rapport.metadata_drafts WHERE tenant_id = $1::uuid", tenant.id)
     return PublishResult(version, steps, changed=True)
-
-
-async def _participants_plan(
-    db: Queryable,
-    tenant: Tenant,
-    current: Sequence[Document] | None,
-    new: TenantMetadata,
-    steps: Plan,
-) -> Plan:
-    for participant in installed_publish_participants():
-        steps = await participant.plan(db, tenant, current, new, steps)
-    return steps
 
 
 async def _run_steps(conn: Connection, slug: str, steps: Plan) -> None:

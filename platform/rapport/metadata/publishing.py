@@ -4,27 +4,35 @@ The lifecycle (:mod:`rapport.metadata.lifecycle`) knows the Model's DDL; what a 
 for a capability's data it learns from the capability's :class:`PublishParticipant`: the
 workflows turn records in removed states into moves (or refusals) in the plan, the audit log
 appends the publish's entry in the publish transaction, so the version and its evidence commit
-together or not at all. A capability lists its participants in ``Capability.publishing``; the
-composition root installs the kernel's, in capability order, once per process.
+together or not at all. Participants are declared as entry points of the group
+``rapport.publish_participants`` (:mod:`rapport.metadata.entry_points`), Rapport's own in its
+``pyproject.toml``, a partner's in its package's; :func:`registered_publish_participants` reads
+them once per process and runs them in the order of their entry-point names, so a participant
+must not rely on another having run.
 """
 
 from __future__ import annotations
 
-import importlib
+import functools
+import importlib.metadata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from rapport.db.database import Connection
 from rapport.db.tenants import Queryable, Tenant
-from rapport.metadata.bundle import TenantMetadata
+from rapport.errors import MetadataInvalid
+from rapport.metadata.bundle import TenantMetadata, compile_tenant
 from rapport.metadata.documents import Document
+from rapport.metadata.entry_points import declared
 from rapport.metadata.plan import Plan
 
 __all__ = [
+    "PARTICIPANTS_GROUP",
     "Publication",
     "PublishParticipant",
-    "install_publish_participants",
-    "installed_publish_participants",
+    "participants_from",
+    "participants_plan",
+    "registered_publish_participants",
 ]
 
 
@@ -46,7 +54,8 @@ class PublishParticipant:
 
     ``plan`` may add steps (refused ones stop the publish with their reason) for what the new
     version does to the capability's data; it runs for ``plan`` and inside ``publish``, against
-    the same connection as the counts. ``published`` runs in the publish transaction once the
+    the same connection as the counts. ``old`` is the current version compiled (None for the
+    first version, or when it no longer compiles with the installed kinds). ``published`` runs in the publish transaction once the
     version row is written; raising rolls the whole publish back.
     """
 
@@ -54,7 +63,7 @@ class PublishParticipant:
         self,
         db: Queryable,
         tenant: Tenant,
-        current: Sequence[Document] | None,
+        old: TenantMetadata | None,
         new: TenantMetadata,
         plan: Plan,
     ) -> Plan:
@@ -64,40 +73,40 @@ class PublishParticipant:
         return None
 
 
-_installed: tuple[PublishParticipant, ...] | None = None
+PARTICIPANTS_GROUP = "rapport.publish_participants"
 
 
-def install_publish_participants(participants: Iterable[PublishParticipant]) -> None:
-    """Make ``participants`` the process's (the composition root does this once).
-
-    The same participants again are harmless; different ones are refused.
-    """
-    global _installed
-    listed = tuple(participants)
-    if _installed is not None and _installed != listed:
-        raise RuntimeError("The process's publish participants are already installed, and differ")
-    _installed = listed
+def participants_from(
+    entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
+) -> tuple[PublishParticipant, ...]:
+    """The participants the entry points declare (None: the installed distributions'), by name."""
+    return tuple(p for _, p in declared(PARTICIPANTS_GROUP, PublishParticipant, entry_points))
 
 
-def installed_publish_participants() -> tuple[PublishParticipant, ...]:
-    """The participants the composition root installed, in capability order."""
-    if _installed is None:
-        _load_composition_root()
-    if _installed is None:
-        raise RuntimeError(
-            "No publish participants are installed: import rapport.composition (the "
-            "composition root) before planning or publishing metadata."
-        )
-    return _installed
+@functools.cache
+def registered_publish_participants() -> tuple[PublishParticipant, ...]:
+    """The installed distributions' publish participants (read once per process)."""
+    return participants_from()
 
 
-# The module that installs the kernel's parts. Named, not imported: it sits at the top of the
-# package, and a process that never imported it (a plug-in's own tests calling
-# rapport.plugins.build_registry, a script compiling a folder) still gets the kernel's parts.
-COMPOSITION_ROOT = "rapport.composition"
+async def participants_plan(
+    db: Queryable,
+    tenant: Tenant,
+    current: Sequence[Document] | None,
+    new: TenantMetadata,
+    steps: Plan,
+) -> Plan:
+    """``steps`` with every participant's part, given the current version's documents."""
+    old = _compiled_or_none(current)
+    for participant in registered_publish_participants():
+        steps = await participant.plan(db, tenant, old, new, steps)
+    return steps
 
 
-def _load_composition_root() -> None:
-    # Importing it installs; while it is itself being imported, nothing is installed yet and the
-    # caller gets the error below instead of a half-built kernel.
-    importlib.import_module(COMPOSITION_ROOT)
+def _compiled_or_none(documents: Sequence[Document] | None) -> TenantMetadata | None:
+    if documents is None:
+        return None
+    try:
+        return compile_tenant(documents)
+    except MetadataInvalid:
+        return None  # an old version that no longer compiles has nothing participants can read

@@ -344,7 +344,7 @@ async def uninstall(
         source = f"plugin:{name}"
         tenant_docs, plugin_docs = await _current(conn, tenant)
         owned = [d for d in plugin_docs if d.source == source]
-        owned_entities = {d.id for d in owned if d.kind is DocumentKind.ENTITY}
+        owned_entities = {d.id for d in owned if d.kind == DocumentKind.ENTITY}
         extensions = [d for d in tenant_docs if is_extension(d) and _extends(d) in owned_entities]
         kept_docs = tuple(d for d in tenant_docs if d not in extensions)
         model = compile_tenant(kernel_documents() + plugin_docs + tenant_docs).model

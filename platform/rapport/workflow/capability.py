@@ -1,6 +1,6 @@
 """The workflow capability: transitions and approvals in GraphQL, the state rules of every
-write, the SLA timers (reminders, breaches, date timers) as a cron job, the workflow document
-kind, and the state moves a publish makes for records in removed states."""
+write, the SLA timers (reminders, breaches, date timers) as a cron job. The workflow document kind
+and the state moves a publish makes are declared as entry points (pyproject.toml)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ from types import MappingProxyType
 from rapport.capability import Capability, WriteStage
 from rapport.jobs.context import CronSpec
 from rapport.workflow.graphql import contribute
-from rapport.workflow.kind import WORKFLOWS_KIND
-from rapport.workflow.migration import StateMoves
 from rapport.workflow.participant import WorkflowParticipant
 from rapport.workflow.sla import sla_cron
 
@@ -22,6 +20,4 @@ WORKFLOWS = Capability(
     participants=MappingProxyType({WriteStage.ADJUST: WorkflowParticipant()}),
     # Every minute, once across all workers.
     cron_jobs=(CronSpec("workflow.sla", sla_cron),),
-    documents=(WORKFLOWS_KIND,),
-    publishing=(StateMoves(),),
 )

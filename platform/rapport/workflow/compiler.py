@@ -50,7 +50,7 @@ def workflow_shapes(documents: Iterable[Document]) -> list[MetadataProblem]:
     """Meta-schema problems of the workflow documents (for when the entities do not compile)."""
     problems = []
     for doc in documents:
-        if doc.kind is DocumentKind.WORKFLOW:
+        if doc.kind == DocumentKind.WORKFLOW:
             for error in sorted(_validator().iter_errors(doc.as_json()), key=_path_of):
                 problems.append(_shape_problem(doc, error))
     return problems
@@ -73,7 +73,7 @@ def compile_workflows(
     problems: list[MetadataProblem] = []
     workflows: list[Workflow] = []
     for doc in documents_:
-        if doc.kind is not DocumentKind.WORKFLOW:
+        if doc.kind != DocumentKind.WORKFLOW:
             continue
         compiled = _Compiler(doc, model, problems).compile()
         if compiled is not None:

@@ -13,12 +13,9 @@ transition into it).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
 
 from rapport.db.tenants import Queryable, Tenant
-from rapport.errors import MetadataInvalid
-from rapport.metadata.bundle import TenantMetadata, compile_tenant
-from rapport.metadata.documents import Document
+from rapport.metadata.bundle import TenantMetadata
 from rapport.metadata.ir import EntityDef
 from rapport.metadata.plan import Plan, PlanStep
 from rapport.metadata.publishing import PublishParticipant
@@ -26,7 +23,7 @@ from rapport.naming import qualified, quote_ident
 from rapport.workflow.document import Workflow
 from rapport.workflow.kind import workflows_of
 
-__all__ = ["MOVE_TRANSITION", "StateMoves", "with_state_moves"]
+__all__ = ["MOVE_TRANSITION", "STATE_MOVES", "StateMoves", "with_state_moves"]
 
 MOVE_TRANSITION = "x-stateMap"  # the transition name history shows for migrated records
 
@@ -38,17 +35,13 @@ def _literal(text: str) -> str:
 async def with_state_moves(
     db: Queryable,
     tenant: Tenant,
-    current: Sequence[Document] | None,
+    old: TenantMetadata | None,
     new: TenantMetadata,
     plan: Plan,
 ) -> Plan:
     """``plan`` with the state moves (or refusals) of every changed workflow in front."""
-    if current is None:
+    if old is None:
         return plan
-    try:
-        old = compile_tenant(current)
-    except MetadataInvalid:
-        return plan  # an old version that no longer compiles has nothing we can read
     steps: list[PlanStep] = []
     mapped_fields: set[tuple[str, str]] = set()
     for old_wf in workflows_of(old).workflows:
@@ -94,17 +87,21 @@ async def with_state_moves(
 
 
 class StateMoves(PublishParticipant):
-    """The workflow capability's part in a plan: :func:`with_state_moves`."""
+    """The workflows' part in a plan: :func:`with_state_moves` (entry point
+    ``workflow-state-moves``)."""
 
     async def plan(
         self,
         db: Queryable,
         tenant: Tenant,
-        current: Sequence[Document] | None,
+        old: TenantMetadata | None,
         new: TenantMetadata,
         plan: Plan,
     ) -> Plan:
-        return await with_state_moves(db, tenant, current, new, plan)
+        return await with_state_moves(db, tenant, old, new, plan)
+
+
+STATE_MOVES = StateMoves()
 
 
 def _moves(

@@ -80,7 +80,7 @@ def compile_rules(
     problems: list[MetadataProblem] = []
     rules: list[Rule] = []
     for doc in documents:
-        if doc.kind is DocumentKind.PERMISSION:
+        if doc.kind == DocumentKind.PERMISSION:
             rule = _RuleCompiler(doc, model, problems, transitions).compile()
             if rule is not None:
                 rules.append(rule)
