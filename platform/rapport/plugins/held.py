@@ -114,10 +114,18 @@ async def release_anonymous(
         now,
     )
     released = 0
+    failed: list[Exception] = []
     for group in due:
-        released += await _release_batch(
-            db, group["slug"], group["entity"], group["batch"], participants, sealers, now
-        )
+        # One batch the writer refuses (an entity changed under held inputs) must not hold up
+        # the others: it stays held, and the first failure is raised once all were tried.
+        try:
+            released += await _release_batch(
+                db, group["slug"], group["entity"], group["batch"], participants, sealers, now
+            )
+        except Exception as error:
+            failed.append(error)
+    if failed:
+        raise failed[0]
     return released
 
 
