@@ -65,6 +65,10 @@ COMMENTS = """query($c: ID!, $g: String) { surveyComments(campaignId: $c, questi
   suppressed count comments { text sentiment } } }"""
 IMPACT = "query($c: ID!) { surveyDriverImpact(campaignId: $c) { driver n correlation suppressed } }"
 PLAN = "mutation($i: SurveyActionPlanInput!) { createSurveyActionPlan(input: $i) }"
+OPEN = 'mutation($id: ID!) { transitionWave(id: $id, transition: "open") { state } }'
+TREND = """query($c: ID!, $q: String!) { surveyTrend(campaignId: $c, question: $q) {
+  waveNumber suppressed n favourable enps } }"""
+MOVED = "query($c: ID!) { surveyActionPlans(campaignId: $c) { baseline latest latestWave } }"
 PLANS = "query($c: ID!) { surveyActionPlans(campaignId: $c) { title tasks tasksDone baseline question } }"
 
 
@@ -346,6 +350,22 @@ async def test_a_pulse_is_answered_and_its_results_obey_the_thresholds(
     assert second == dt.timedelta(days=7)
 
     await _no_link_from_a_response_to_its_respondent(erm, order)
+
+    # when HR opens wave 2 early and everyone answers again, all agreeing on workload now
+    await gql(client, OPEN, {"id": waves[1]["id"]}, token=hr)
+    for dept, i in order:
+        token = erm.token(settings, _user(dept, i), "employee")
+        again = {**_answers(dept, i), "workload": 5}
+        await gql(client, SUBMIT, {"w": waves[1]["id"], "a": again}, token=token)
+    assert await release_anonymous(erm.db, participants=KERNEL.participants) == 25
+    # then the trend shows both waves, and the action plan shows where its question went
+    trend = await gql(client, TREND, {"c": campaign["id"], "q": "workload"}, token=hr)
+    assert [(p["waveNumber"], p["n"], p["favourable"]) for p in trend["surveyTrend"]] == [
+        (1, 25, 56.0),
+        (2, 25, 100.0),
+    ]
+    (moved,) = (await gql(client, MOVED, {"c": campaign["id"]}, token=hr))["surveyActionPlans"]
+    assert (moved["baseline"], moved["latest"], moved["latestWave"]) == (56.0, 100.0, 2)
 
 
 async def _every_row(erm: ErmTenant) -> list[tuple[str, str, str]]:

@@ -76,7 +76,8 @@ def test_every_question_type_compiles_and_validates() -> None:
         }
     )
     assert [i.key for i in survey.items] == ["agree", "grid_x", "grid_y", "score", "stars"]
-    assert survey.item("grid_y") is not None and survey.item("grid_y").driver == "pay"  # type: ignore[union-attr]
+    row = survey.item("grid_y")
+    assert row is not None and row.driver == "pay"
     good = {
         "one": "a",
         "many": ["a", "c"],
