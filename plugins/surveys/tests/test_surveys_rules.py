@@ -13,9 +13,11 @@ from rapport_surveys import plugin as surveys_plugin
 from rapport_surveys.builder import compile_definition
 from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
 
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.errors import ValidationFailed
 from rapport.settings import Settings
+from rapport.workflow.sla import sweep_sla
 
 HR = "u-hr"
 CREATE_SURVEY = "mutation($i: SurveyCreateInput!) { createSurvey(input: $i) { id } }"
@@ -244,3 +246,56 @@ async def test_campaign_checks_and_confidential_mode(
             token=erm.token(settings, "u-l0", "employee"),
         )
     assert _codes(closed_form) == [("waveId", "ALREADY_ANSWERED")]
+
+
+async def test_the_timers_open_and_close_a_scheduled_wave(
+    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    hr = erm.token(settings, HR, "hr")
+    survey = (await gql(client, FROM_TEMPLATE, {"t": "enps-pulse"}, token=hr))[
+        "createSurveyFromTemplate"
+    ]
+    legal = await erm.db.fetchval(f'SELECT id::text FROM "tenant_{erm.slug}".org_department')
+    now = dt.datetime.now(dt.UTC)
+    opens, closes = now + dt.timedelta(days=1), now + dt.timedelta(days=3)
+    # given a monthly pulse launched today that opens tomorrow
+    campaign = await _campaign(
+        client,
+        hr,
+        survey,
+        opensAt=opens.isoformat(),
+        closesAt=closes.isoformat(),
+        recurrence="monthly",
+        audience={"departments": [legal]},
+    )
+    await gql(client, LAUNCH, {"id": campaign}, token=hr)
+    waves = f'"tenant_{erm.slug}".surveys_wave'
+    wave = await erm.db.fetchrow(
+        f"SELECT id::text, status FROM {waves} WHERE campaign_id = $1::uuid", campaign
+    )
+    assert wave["status"] == "scheduled"
+    invited = (
+        f'SELECT count(*) FROM "tenant_{erm.slug}".surveys_participation WHERE wave_id = $1::uuid'
+    )
+    assert await erm.db.fetchval(invited, wave["id"]) == 0
+    # when the worker's sweep passes opensAt, the wave opens and Legal's three are invited
+    await sweep_sla(erm.db, opens + dt.timedelta(minutes=1), participants=KERNEL.participants)
+    assert (
+        await erm.db.fetchval(f"SELECT status FROM {waves} WHERE id = $1::uuid", wave["id"])
+        == "open"
+    )
+    assert await erm.db.fetchval(invited, wave["id"]) == 3
+    # and when it passes closesAt, the wave closes and the next month's wave is enqueued
+    await sweep_sla(erm.db, closes + dt.timedelta(minutes=1), participants=KERNEL.participants)
+    assert (
+        await erm.db.fetchval(f"SELECT status FROM {waves} WHERE id = $1::uuid", wave["id"])
+        == "closed"
+    )
+    enqueued = await erm.db.fetchval(
+        "SELECT count(*) FROM rapport.outbox"
+        " WHERE tenant_id = $1::uuid AND topic = $2 AND payload->>'wave' = $3",
+        erm.tenant_id,
+        "plugin:surveys.next_wave",
+        wave["id"],
+    )
+    assert enqueued == 1
