@@ -18,6 +18,7 @@ the participation moves to ``answered`` and:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -116,6 +117,4 @@ async def submit(
 
 
 def _json(value: Any) -> Any:
-    import json
-
     return json.loads(value) if isinstance(value, str) else value

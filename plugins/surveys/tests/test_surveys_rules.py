@@ -26,6 +26,10 @@ UPDATE_SURVEY = (
 )
 FROM_TEMPLATE = "mutation($t: String!) { createSurveyFromTemplate(template: $t) }"
 TEMPLATES = "{ surveyTemplates { key questions } }"
+CREATE_LIBRARY = (
+    "mutation($i: LibraryQuestionCreateInput!) { createLibraryQuestion(input: $i) { id } }"
+)
+BELONGING = 'query { surveyQuestionLibrary(driver: "belonging") }'
 LIBRARY = 'query { surveyQuestionLibrary(driver: "manager") }'
 CREATE_CAMPAIGN = "mutation($i: CampaignCreateInput!) { createCampaign(input: $i) { id } }"
 UPDATE_CAMPAIGN = (
@@ -153,6 +157,18 @@ async def test_templates_and_library_ship_and_a_bad_survey_writes_nothing(
         await gql(client, FROM_TEMPLATE, {"t": "nope"}, token=hr)
     assert _codes(unknown) == [("template", "INVALID")]
     assert await erm.db.fetchval(f'SELECT count(*) FROM "tenant_{erm.slug}".surveys_survey') == 0
+    # the tenant's own library: a question is checked like a survey's, then listed by driver
+    own = {
+        "key": "teamLunch",
+        "driver": "belonging",
+        "question": {"type": "likert5", "label": "We eat together."},
+    }
+    with pytest.raises(GraphQLFailed) as wrong:
+        await gql(client, CREATE_LIBRARY, {"i": {**own, "question": {"type": "likert"}}}, token=hr)
+    assert _codes(wrong) == [("definition.questions.0.type", "INVALID")]
+    await gql(client, CREATE_LIBRARY, {"i": own}, token=hr)
+    belonging = (await gql(client, BELONGING, token=hr))["surveyQuestionLibrary"]
+    assert belonging[0]["key"] == "teamLunch" and len(belonging) > 1
 
 
 async def _campaign(client: httpx.AsyncClient, hr: str, survey: str, **extra: Any) -> str:
