@@ -6,7 +6,8 @@ compiled JSON Schema and uiSchema, for the invitee) and ``submitSurveyResponse(w
 answers)``. Analysis (HR): ``surveyResults``, ``surveyTrend``, ``surveyDriverImpact``,
 ``surveyComments``, ``surveyActionPlans``; ``createSurveyActionPlan``. Everything else —
 surveys, campaigns (``transitionCampaign(id, "launch")``), waves, library questions — is the
-generic API. Nobody reads responses or other people's participation through it.
+generic API. No role but the tenant administrator reads responses or other people's
+participation through it.
 """
 
 from __future__ import annotations
