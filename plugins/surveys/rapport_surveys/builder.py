@@ -72,7 +72,6 @@ DRIVERS = (
     "leadership",
     "environment",
 )
-_KEY = "^[a-z][a-zA-Z0-9]*$"
 _LIKERT = {
     5: {
         "zh": ["非常不同意", "不同意", "中立", "同意", "非常同意"],
