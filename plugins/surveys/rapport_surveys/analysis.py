@@ -82,14 +82,13 @@ async def load_scope(
 ) -> Scope:
     row = await conn.fetchrow(
         f"SELECT c.min_responses, c.min_comments, s.definition, s.outcome_question,"
-        f" (SELECT w.id::text FROM {qualified(schema, 'surveys_wave')} AS w"
-        "   WHERE w.campaign_id = c.id AND (w.id = $2::uuid OR ($2 IS NULL AND w.status <> 'scheduled'))"
-        "   ORDER BY w.number DESC LIMIT 1) AS wave,"
-        f" (SELECT w.number FROM {qualified(schema, 'surveys_wave')} AS w"
-        "   WHERE w.campaign_id = c.id AND (w.id = $2::uuid OR ($2 IS NULL AND w.status <> 'scheduled'))"
-        "   ORDER BY w.number DESC LIMIT 1) AS number"
+        " w.id::text AS wave, w.number"
         f" FROM {qualified(schema, 'surveys_campaign')} AS c"
         f" JOIN {qualified(schema, 'surveys_survey')} AS s ON s.id = c.survey_id"
+        f" LEFT JOIN LATERAL (SELECT id, number FROM {qualified(schema, 'surveys_wave')} AS w"
+        "   WHERE w.campaign_id = c.id"
+        "     AND (w.id = $2::uuid OR ($2 IS NULL AND w.status <> 'scheduled'))"
+        "   ORDER BY w.number DESC LIMIT 1) AS w ON true"
         " WHERE c.id = $1::uuid",
         campaign_id,
         wave_id,
