@@ -16,6 +16,7 @@ import calendar as _calendar
 import datetime as dt
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from rapport.composition import KERNEL
@@ -54,17 +55,24 @@ _PERIODS = {"weekly": 7, "biweekly": 14}
 _MONTHS = {"monthly": 1, "quarterly": 3}
 
 
+@dataclass(frozen=True, slots=True)
 class System:
     """The plug-in's own writer and principal for a tenant version (bookkeeping writes)."""
 
-    def __init__(self, tenant: Tenant, metadata: TenantMetadata) -> None:
-        self.tenant, self.metadata = tenant, metadata
-        self.writer = RecordWriter(
-            tenant, metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
+    tenant: Tenant
+    metadata: TenantMetadata
+    writer: RecordWriter = field(init=False)
+    principal: Principal = field(init=False)
+
+    def __post_init__(self) -> None:
+        writer = RecordWriter(
+            self.tenant, self.metadata, participants=KERNEL.participants, sealers=KeyRingSealers()
         )
-        self.principal = Principal(
-            tenant=tenant.slug, subject=SUBJECT, roles=frozenset({ADMIN_ROLE})
+        principal = Principal(
+            tenant=self.tenant.slug, subject=SUBJECT, roles=frozenset({ADMIN_ROLE})
         )
+        object.__setattr__(self, "writer", writer)
+        object.__setattr__(self, "principal", principal)
 
     def entity(self, entity_id: str) -> Any:
         return self.metadata.model.entity(entity_id)
