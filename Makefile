@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: serve test suite lint typecheck bench schema clean console chromium
 
-BUNDLED := org complaints suggestions announcements discussions exits discipline contracts
+BUNDLED := org complaints suggestions announcements discussions exits discipline contracts surveys
 
 $(STAMP): pyproject.toml $(foreach p,$(BUNDLED),plugins/$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
