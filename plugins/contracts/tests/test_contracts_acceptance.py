@@ -45,7 +45,6 @@ DOCUMENTS = "query($id: ID!) { documents(where: {contractId: {_eq: $id}}) { edge
 SIGNATURES = "query($id: ID!) { signatures(where: {contractId: {_eq: $id}}) { edges { node { id party signerUserId status } } } }"
 START = "mutation($s: ID!) { startContractSigning(signatureId: $s) { method documentSha256 } }"
 SIGN = "mutation($s: ID!, $i: ContractSignInput!) { signContract(signatureId: $s, input: $i) { contractStatus auditSeq statementSha256 } }"
-EVIDENCE = "query($id: ID!) { contractEvidence(contractId: $id) { filename sha256 zipBase64 } }"
 SALARY = "query($id: ID!) { contract(id: $id) { salary status signedAt } }"
 
 
@@ -242,11 +241,26 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
             and json.loads(entry["data"])["statementSha256"] == done["statementSha256"]
         )
 
-    # then the evidence package verifies offline, and fails after one changed byte
-    evidence = (await gql(client, EVIDENCE, {"id": contract}, token=employee))["contractEvidence"]
-    package = base64.b64decode(evidence["zipBase64"])
-    assert hashlib.sha256(package).hexdigest() == evidence["sha256"]
-    good = tmp_path / evidence["filename"]
+    # then the evidence package is one download over HTTP: a zip file, its download audited
+    url = f"/download/contracts/evidence/{contract}"
+    response = await client.get(url, headers={"Authorization": f"Bearer {employee}"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="contract-HT-2026-001-evidence.zip"'
+    )
+    package = response.content
+    assert hashlib.sha256(package).hexdigest() == response.headers["x-content-sha256"]
+    taken = await erm.db.fetchrow(
+        "SELECT actor, data FROM rapport.audit_entries WHERE tenant_id = $1::uuid "
+        "AND action = 'download' AND record_id = $2",
+        erm.tenant_id,
+        contract,
+    )
+    assert taken["actor"] == EMPLOYEE
+    assert json.loads(taken["data"])["sha256"] == hashlib.sha256(package).hexdigest()
+    # which verifies offline, and fails after one changed byte
+    good = tmp_path / "contract-HT-2026-001-evidence.zip"
     good.write_bytes(package)
     cert = tmp_path / "tsa.pem"
     cert.write_bytes(tsa.certificate_pem)
@@ -268,11 +282,25 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
     bad_audit = tmp_path / "bad-audit.zip"
     bad_audit.write_bytes(_rewrite(package, "manifest.json", json.dumps(manifest).encode()))
     assert main(["evidence", "verify", str(bad_audit)]) == 1
-    with pytest.raises(GraphQLFailed) as foreign:
-        await gql(
-            client, EVIDENCE, {"id": contract}, token=erm.token(settings, "u-other", "employee")
+    # another employee, no login, an unknown download: refused, and nothing handed out is audited
+    other = erm.token(settings, "u-other", "employee")
+    foreign = await client.get(url, headers={"Authorization": f"Bearer {other}"})
+    assert (
+        foreign.status_code == 403
+        and foreign.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    )
+    assert (await client.get(url)).status_code == 401
+    unknown = await client.get(
+        f"/download/contracts/nothing/{contract}", headers={"Authorization": f"Bearer {hr}"}
+    )
+    assert unknown.status_code == 404
+    assert (
+        await erm.db.fetchval(
+            "SELECT count(*) FROM rapport.audit_entries WHERE tenant_id = $1::uuid AND action = 'download'",
+            erm.tenant_id,
         )
-    assert foreign.value.codes == ["FORBIDDEN"]
+        == 1
+    )
 
     # when the clock moves to 30 days before the end, the reminder fires (and only then)
     second = dt.datetime.combine(end - dt.timedelta(days=30), dt.time(), tzinfo=dt.UTC)
