@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from typing import Any
 
 from rapport.db.database import Connection
@@ -127,7 +128,7 @@ async def issue_amendment(conn: Connection, change: Change) -> str:
             old, new = money(salary_before), money(salary_after)
         else:
             old, new = _shown(name, previous.get(name)), _shown(name, after[name])
-        lines.append(f"{zh} / {en}: {old} → {new}")
+        lines.append(f"{zh}：由 {old} 变更为 {new} / {en}: from {old} to {new}")
     number = view["number"] or contract_id
     title = f"劳动合同变更协议 / Contract amendment {number}-A{after['revision']}"
     body = "\n".join([
@@ -173,7 +174,7 @@ async def apply_amendment(
     }
     salary = await open_salary(conn, tenant, amendment_id, row["salary"])
     if salary is not None:
-        patch["salary"] = json.loads(salary)
+        patch["salary"] = Decimal(str(json.loads(salary)))
     patch["revision"] = int(row["revision"])
     await writer.update(
         conn, model.entity("contracts/contract"), str(row["contract_id"]), patch,

@@ -62,7 +62,7 @@ async def contract_evidence(
     if contract is None:
         raise NotFound("No contract has this id.", hint="Use a contract id you can read.")
     documents = await conn.fetch(
-        f"SELECT id::text AS id, revision, pdf, sha256 FROM {qualified(schema, 'contracts_document')} "
+        f"SELECT id::text AS id, kind, revision, pdf, sha256 FROM {qualified(schema, 'contracts_document')} "
         "WHERE contract_id = $1::uuid ORDER BY revision, created_at", contract_id,
     )  # fmt: skip
     signatures = await conn.fetch(
@@ -76,7 +76,7 @@ async def contract_evidence(
         tenant.id, records,
     )  # fmt: skip
     files = {
-        f"contract-r{d['revision']}-{d['id'][:8]}.pdf": base64.b64decode(d["pdf"])
+        f"{d['kind']}-r{d['revision']}-{d['id'][:8]}.pdf": base64.b64decode(d["pdf"])
         for d in documents
     }
     statements = [

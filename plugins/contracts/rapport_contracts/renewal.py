@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+from decimal import Decimal
 from typing import Any
 
 from rapport.db.database import Connection
@@ -63,11 +65,11 @@ async def draft_successor(conn: Connection, change: Change) -> str | None:
             change.record_id,
         )
     )
-    base = str(after.get("number") or change.record_id[:8]).split("-R")[0]
+    base = re.sub(r"-R\d+$", "", str(after.get("number") or change.record_id[:8]))
     successor["number"] = f"{base}-R{depth + 1}"
     salary = await open_salary(conn, change.tenant, change.record_id, after.get("salary"))
     if salary is not None:
-        successor["salary"] = json.loads(salary)
+        successor["salary"] = Decimal(str(json.loads(salary)))
     writer, system = system_writer(change)
     return await writer.create(
         conn, change.metadata.model.entity(CONTRACT), successor, principal=system, via="contracts"
