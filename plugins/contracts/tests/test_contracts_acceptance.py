@@ -22,13 +22,11 @@ from rapport_contracts import plugin as contracts_plugin
 from rapport_org import plugin as org_plugin
 from tests.crypto.tsa import LocalTsa
 from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
-from tests.jobs.support import WorkerProcess
+from tests.jobs.support import WorkerProcess, eventually, move_clock
 
 from rapport.cli import main
-from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.settings import Settings
-from rapport.workflow.sla import sweep_sla
 
 HR, MANAGER, EMPLOYEE, BOSS = "u-hr", "u-hrm", "u-zhang", "u-boss"
 TEMPLATE = """甲方（用人单位）：{{employerName}}，统一社会信用代码 {{creditCode}}
@@ -302,23 +300,31 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
         == 1
     )
 
-    # when the clock moves to 30 days before the end, the reminder fires (and only then)
+    # when the worker's clock moves to a day before the 30-day reminder, only the 60-day one fires
     second = dt.datetime.combine(end - dt.timedelta(days=30), dt.time(), tzinfo=dt.UTC)
-    await sweep_sla(erm.db, second - dt.timedelta(days=1), participants=KERNEL.participants)
 
-    async def titles() -> list[Any]:
-        return await erm.db.fetch(
+    async def titles() -> list[str]:
+        rows = await erm.db.fetch(
             f'SELECT title FROM "tenant_{erm.slug}".core_notification WHERE link LIKE $1',
             f"%{contract}%",
         )
+        return [r["title"] for r in rows if "到期" in r["title"]]
 
-    assert [r["title"] for r in await titles() if "30" in r["title"]] == []
-    await sweep_sla(erm.db, second + dt.timedelta(hours=1), participants=KERNEL.participants)
-    reminders = [r["title"] for r in await titles() if "到期" in r["title"]]
-    assert (
-        "劳动合同30天内到期，尚未作出续签决定 / A labour contract ends within 30 days without a renewal decision"
-        in reminders
-    )
-    assert any(
-        t.startswith("劳动合同即将到期") for t in reminders
-    )  # the 60-day one fired on the way
+    thirty = "劳动合同30天内到期，尚未作出续签决定 / A labour contract ends within 30 days without a renewal decision"
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis, RAPPORT_TEST_CLOCK="1"):
+        await move_clock(erm.db, second - dt.timedelta(days=1))
+        sixty = await eventually(lambda: _matching(titles, "劳动合同即将到期"), timeout=30)
+        assert len(sixty) == 1 and thirty not in await titles()
+        # and when it reaches the 30-day date, the second reminder fires, once to each role
+        await move_clock(erm.db, second + dt.timedelta(hours=1))
+        await eventually(lambda: _matching(titles, thirty), timeout=30)
+        told = await erm.db.fetch(
+            f'SELECT recipient FROM "tenant_{erm.slug}".core_notification WHERE link LIKE $1 AND title = $2',
+            f"%{contract}%",
+            thirty,
+        )
+        assert sorted(r["recipient"] for r in told) == ["role:hr", "role:hr_manager"]
+
+
+async def _matching(titles: Any, prefix: str) -> list[str]:
+    return [t for t in await titles() if t.startswith(prefix)]
