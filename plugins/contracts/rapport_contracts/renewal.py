@@ -5,7 +5,10 @@ When the renewal decision (``renew``, approved by an HR manager) puts a contract
 template, position, workplace, working-hour system and salary, starting the day after the end
 date and — for a term contract — running as long as the predecessor did; no probation (LCL
 art. 19: the same employer may agree a probation period once), linked by ``previousContract``
-and numbered ``<number>-R<n>``. HR then adjusts and issues it like any draft (approval, PDF,
+and numbered ``<number>-R<n>``. Renewing after two consecutive fixed-term contracts drafts a
+non-fixed-term one (LCL art. 14(3), ERM.md CT-3: the employer must conclude one unless the
+employee asks otherwise or art. 39/40(1)(2) grounds exist — HR changes the draft in those
+cases). HR then adjusts and issues it like any draft (approval, PDF,
 both signatures). The predecessor expires the day after its end date (the workflow's timer).
 A second renewal decision for the same contract drafts nothing twice.
 """
@@ -57,14 +60,17 @@ async def draft_successor(conn: Connection, change: Change) -> str | None:
         probationMonths=0,
         previousContractId=change.record_id,
     )
-    depth = int(
-        await conn.fetchval(
-            f"WITH RECURSIVE chain(id, previous) AS (SELECT id, previous_contract_id FROM {table} "
-            f"WHERE id = $1::uuid UNION ALL SELECT c.id, c.previous_contract_id FROM {table} AS c "
-            "JOIN chain ON c.id = chain.previous) SELECT count(*) FROM chain",
-            change.record_id,
-        )
+    chain = await conn.fetchrow(
+        f"WITH RECURSIVE chain(id, previous, kind) AS (SELECT id, previous_contract_id, contract_type "
+        f"FROM {table} WHERE id = $1::uuid UNION ALL SELECT c.id, c.previous_contract_id, c.contract_type "
+        f"FROM {table} AS c JOIN chain ON c.id = chain.previous) "
+        "SELECT count(*) AS depth, count(*) FILTER (WHERE kind = 'fixed_term') AS fixed FROM chain",
+        change.record_id,
     )
+    assert chain is not None  # an aggregate always answers a row
+    depth = int(chain["depth"])
+    if after.get("contractType") == "fixed_term" and int(chain["fixed"]) >= 2:
+        successor.update(contractType="open_ended", endDate=None)  # LCL art. 14(3)
     base = re.sub(r"-R\d+$", "", str(after.get("number") or change.record_id[:8]))
     successor["number"] = f"{base}-R{depth + 1}"
     salary = await open_salary(conn, change.tenant, change.record_id, after.get("salary"))

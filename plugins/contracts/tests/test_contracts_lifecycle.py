@@ -32,6 +32,7 @@ AMEND = "mutation($i: AmendmentCreateInput!) { createAmendment(input: $i) { id r
 CONTRACT = "query($id: ID!) { contract(id: $id) { status revision workplace salary endDate signedAt previousContractId separationId expiryEscalated unsignedFlag } }"
 DOCUMENTS = "query($id: ID!) { documents(where: {contractId: {_eq: $id}}, orderBy: [{createdAt: ASC}]) { edges { node { id kind status sha256 revision amendmentId separationId title } } } }"
 SUCCESSOR = "query($id: ID!) { contracts(where: {previousContractId: {_eq: $id}}) { edges { node { id number status startDate endDate probationMonths workplace salary } } } }"
+SUCCESSOR3 = "query($id: ID!) { contracts(where: {previousContractId: {_eq: $id}}) { edges { node { number contractType endDate startDate } } } }"
 SEPARATE = "mutation($i: SeparationCreateInput!) { createSeparation(input: $i) { id } }"
 
 
@@ -197,6 +198,23 @@ async def test_renewal_expiry_unsigned_flag_and_termination_on_a_moved_clock(
         "endDate": (following.replace(year=following.year + 1) - dt.timedelta(days=1)).isoformat(),
         "probationMonths": 0, "workplace": "上海", "salary": "12000.00",
     }  # fmt: skip
+    # and renewing the renewal (a second consecutive fixed term) drafts a non-fixed-term contract
+    # (LCL art. 14(3))
+    assert (
+        await approve(client, people.manager, "Contract", successor["id"], "issue", people.hr)
+        == "signing"
+    )
+    second = await row_id(erm, "contracts_document", "contract_id = $1::uuid", successor["id"])
+    assert (await sign_document(client, erm, second, people.parties))["contractStatus"] == "active"
+    assert (
+        await approve(client, people.manager, "Contract", successor["id"], "renew", people.hr)
+        == "renewing"
+    )
+    third = await gql(client, SUCCESSOR3, {"id": successor["id"]}, token=people.manager)
+    assert [e["node"] for e in third["contracts"]["edges"]] == [
+        {"number": "HT-R-001-R3", "contractType": "open_ended", "endDate": None,
+         "startDate": (following.replace(year=following.year + 1)).isoformat()}
+    ]  # fmt: skip
     # a second decision is refused (the predecessor is no longer active)
     with pytest.raises(GraphQLFailed) as again:
         await gql(
