@@ -1,7 +1,7 @@
 """``GET /download/{plugin}/{name}/{id}``: a plug-in's file as a real HTTP download.
 
 The caller authenticates as for ``/graphql`` (``Authorization: Bearer``; a tenant member); the
-plug-in must be installed in the caller's tenant; :func:`rapport.plugins.downloads.run_download`
+plug-in must be installed in the caller's tenant; :func:`rapport.plugins.handout.run_download`
 runs its handler (which decides who may have the file) and audits the file handed out. The
 answer is the file itself — ``Content-Disposition: attachment``, its SHA-256 in
 ``X-Content-SHA256``, ``Cache-Control: no-store`` — or the same
@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import logging
 from dataclasses import replace
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -21,7 +22,7 @@ from starlette.routing import Route
 
 from rapport.errors import Forbidden, RapportError, Unauthenticated
 from rapport.graphql.http import error_body, services
-from rapport.plugins.downloads import find_download, run_download
+from rapport.plugins.handout import find_download, run_download
 from rapport.principal import ClientFacts
 
 __all__ = ["DOWNLOAD_ROUTES"]
@@ -72,7 +73,9 @@ async def download_endpoint(request: Request) -> Response:
         file.content,
         media_type=file.media_type,
         headers={
-            "Content-Disposition": f'attachment; filename="{file.safe_filename}"',
+            # an ASCII name for every client, the exact one (RFC 6266/5987) for those that read it
+            "Content-Disposition": f'attachment; filename="{file.safe_filename}"; '
+            f"filename*=UTF-8''{quote(file.filename, safe='')}",
             "X-Content-SHA256": hashlib.sha256(file.content).hexdigest(),
             "Cache-Control": "no-store",
         },

@@ -1,4 +1,4 @@
-"""Plug-in downloads (rapport.plugins.downloads): a file handed out leaves an audit entry with
+"""Plug-in downloads (rapport.plugins.handout): a file handed out leaves an audit entry with
 its SHA-256 in the same transaction; a refusal or an unknown download leaves none. The HTTP
 route is exercised end to end by the contracts plug-in's acceptance test."""
 
@@ -16,7 +16,8 @@ from rapport.db.database import Database
 from rapport.errors import Forbidden, NotFound
 from rapport.metadata.lifecycle import load_published
 from rapport.metadata.tenants import create_tenant
-from rapport.plugins.downloads import Download, DownloadRequest, find_download, run_download
+from rapport.plugins.downloads import Download, DownloadRequest
+from rapport.plugins.handout import find_download, run_download
 from rapport.principal import ClientFacts, Principal
 
 NOW = dt.datetime(2026, 12, 3, 12, tzinfo=dt.UTC)

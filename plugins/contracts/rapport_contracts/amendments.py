@@ -6,7 +6,9 @@ in force and that something changes, and records the terms before (``previous``,
 left out: it stays sealed on the contract) and the revision it makes. Issuing it (an HR
 manager's approval) renders its own PDF — the contract's number, the terms before and after,
 the reason, the effective date — as a ``contracts/document`` of kind ``amendment`` and asks both
-parties to sign it in the same ceremony as the contract. When both signed, the contract takes
+parties to sign it in the same ceremony as the contract; one amendment of a contract is
+signed at a time, since each builds on the revision before (its terms and revision are taken
+again when it is issued). When both signed, the contract takes
 the new terms as its next revision (its dates derived and checked again); the documents and
 signatures of the earlier revision are never touched, so the evidence package holds both.
 """
@@ -89,6 +91,15 @@ async def check_amendment(conn: Connection, change: PendingChange) -> PendingCha
             "probationMonths": contract["probation_months"], "endDate": record["endDate"],
         }  # fmt: skip
         derived_dates(current, 60, 30, change.path)  # raises with the article
+    if change.input.get("status") == "signing" and await conn.fetchval(
+        f"SELECT 1 FROM {qualified(change.tenant.schema, 'contracts_amendment')} "
+        "WHERE contract_id = $1::uuid AND status = 'signing' AND id <> $2::uuid",
+        str(record.get("contractId")), change.record_id,
+    ):  # fmt: skip
+        raise _refused(
+            change, "status", "another amendment of this contract is being signed",
+            "Wait until it is signed or cancelled: each amendment builds on the revision before.",
+        )  # fmt: skip
     previous = {
         name: _plain(contract[column]) for name, (column, _, _) in TERMS.items() if name != "salary"
     }

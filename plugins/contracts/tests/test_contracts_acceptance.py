@@ -245,7 +245,8 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"] == (
-        'attachment; filename="contract-HT-2026-001-evidence.zip"'
+        'attachment; filename="contract-HT-2026-001-evidence.zip"; '
+        "filename*=UTF-8''contract-HT-2026-001-evidence.zip"
     )
     package = response.content
     assert hashlib.sha256(package).hexdigest() == response.headers["x-content-sha256"]

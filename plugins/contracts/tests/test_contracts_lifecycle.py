@@ -145,6 +145,12 @@ async def test_amendment_signed_by_both_keeps_the_original_in_the_evidence(
     ]
     assert documents[1]["amendmentId"] == created["id"]
     assert (await _contract(client, people, contract))["workplace"] == "上海"
+    # a second amendment cannot be issued while this one is being signed
+    other = (
+        await gql(client, AMEND, {"i": {**amendment, "workplace": "深圳"}}, token=people.manager)
+    )["createAmendment"]
+    with pytest.raises(GraphQLFailed, match="another amendment of this contract is being signed"):
+        await approve(client, people.manager, "Amendment", other["id"], "issue", people.hr)
     # when both parties sign it, the contract takes the new terms as revision 2
     signed = await sign_document(client, erm, documents[1]["id"], people.parties)
     assert signed["contractStatus"] == "active"
