@@ -7,7 +7,8 @@
   legal review (:mod:`rapport_exits.review`, ``protectionReview`` on the case): checked when it
   is proposed and again when the decision takes effect (facts may change while the approval
   runs; a new circumstance needs a new review). The decision passes the review on to the
-  separation it records.
+  separation it records, and seals what its final check read and found into the case's
+  evidence (:mod:`rapport_discipline.protection_record`).
 - Asking for the statement sets its deadline (``statementWorkingDays`` working days); the case
   cannot proceed without a statement before the deadline: the right to respond.
 - A decision needs the rule's minimum of evidence files; it sets the appeal deadline and the
