@@ -102,6 +102,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "rapport.cli",
             "rapport.composition",
             "rapport.demo",
+            "rapport.downloads_http",
             "rapport.graphql",  # the endpoints: http, admin, public, ws, subscriptions, events
             "rapport.runtime",
             "rapport.server",

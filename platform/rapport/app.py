@@ -31,6 +31,7 @@ from rapport.composition import KERNEL
 from rapport.console import CONSOLE_ROUTES
 from rapport.db.catalog import migrate
 from rapport.db.connect import open_database
+from rapport.downloads_http import DOWNLOAD_ROUTES
 from rapport.errors import RapportError
 from rapport.graphql.admin import admin_endpoint, build_admin_schema
 from rapport.graphql.events import EventHub
@@ -75,6 +76,7 @@ class RapportApp(Starlette):
                 Route("/graphql/admin", admin_endpoint, methods=["GET", "POST"]),
                 Route("/public/{tenant}/graphql", public_endpoint, methods=["POST"]),
                 *AUTH_ROUTES,
+                *DOWNLOAD_ROUTES,  # plug-ins' files (evidence packages), audited
                 *IM_ROUTES,  # WeCom and DingTalk H5 login
                 *CONSOLE_ROUTES,  # the web console (static assets from the wheel)
             ],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import queue
@@ -140,6 +141,16 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last: {last!r})")
+
+
+async def move_clock(db: Database, to: dt.datetime) -> None:
+    """Move the clock of a worker started with RAPPORT_TEST_CLOCK=1 to ``to`` (aware)."""
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE IF NOT EXISTS public.test_clock (shift interval NOT NULL)")
+        await conn.execute("DELETE FROM public.test_clock")
+        await conn.execute(
+            "INSERT INTO public.test_clock (shift) VALUES ($1 - clock_timestamp())", to
+        )
 
 
 async def insert_job(db: Database, tenant_id: str, topic: str, payload: Mapping[str, Any]) -> str:

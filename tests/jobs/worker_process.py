@@ -4,12 +4,15 @@ Run as ``python tests/jobs/worker_process.py``; settings come from the environme
 real command. Extra topics (rows inserted by the tests, since enqueue accepts only registered
 topics): ``test.notify_slowly`` writes an in-app notification in the job's transaction, then
 sleeps; ``test.sleep`` sleeps; ``test.fail`` always raises. With RAPPORT_TEST_CRON=1 a cron job
-records every tick in ``public.test_ticks``.
+records every tick in ``public.test_ticks``. With RAPPORT_TEST_CLOCK=1 the ``workflow.sla``
+sweep runs every second on a moved clock: the real time plus the shift in ``public.test_clock``
+(:func:`tests.jobs.support.move_clock`), so timers months ahead fire in the real worker now.
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import sys
 from collections.abc import Mapping
@@ -23,6 +26,7 @@ from rapport.jobs.context import CronContext, CronSpec, JobContext
 from rapport.jobs.worker import GRACE_SECONDS, run_worker
 from rapport.notify import notify
 from rapport.settings import Settings
+from rapport.workflow.sla import sweep_sla
 
 
 async def notify_slowly(ctx: JobContext, payload: Mapping[str, Any]) -> None:
@@ -53,6 +57,15 @@ async def record_tick(ctx: CronContext) -> None:
     )
 
 
+async def moved_sla(ctx: CronContext) -> None:
+    shift = dt.timedelta()
+    if await ctx.db.fetchval("SELECT to_regclass('public.test_clock') IS NOT NULL"):
+        shift = await ctx.db.fetchval(
+            "SELECT coalesce((SELECT shift FROM public.test_clock LIMIT 1), interval '0')"
+        )
+    await sweep_sla(ctx.db, dt.datetime.now(dt.UTC) + shift, participants=ctx.participants)
+
+
 def main() -> None:
     handlers = {
         **KERNEL.handlers,
@@ -63,6 +76,12 @@ def main() -> None:
     cron = KERNEL.cron_jobs
     if os.environ.get("RAPPORT_TEST_CRON") == "1":
         cron = (*cron, CronSpec("test.tick", record_tick, second=frozenset(range(60))))
+    if os.environ.get("RAPPORT_TEST_CLOCK") == "1":
+        every_second = frozenset(range(60))
+        cron = tuple(
+            CronSpec(c.name, moved_sla, second=every_second) if c.name == "workflow.sla" else c
+            for c in cron
+        )
     grace = int(os.environ.get("RAPPORT_TEST_WORKER_GRACE", GRACE_SECONDS))
     asyncio.run(
         run_worker(

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rapport.db.tenants import Tenant
     from rapport.graphql.contributions import Contributor
     from rapport.metadata.bundle import TenantMetadata
+    from rapport.plugins.downloads import DownloadHandler
     from rapport.records.writer import RecordWriter
 
 __all__ = [
@@ -86,6 +87,12 @@ class Hooks:
     def graphql(self) -> tuple[Contributor, ...]:
         """GraphQL root fields the plug-in contributes (see rapport.graphql.contributions)."""
         return ()
+
+    def downloads(self) -> Mapping[str, DownloadHandler]:
+        """Files the plug-in hands out over HTTP, by name: ``GET /download/<plugin>/<name>/<id>``
+        (rapport.plugins.downloads). The handler checks who may have the file; the kernel
+        authenticates the caller and audits every file handed out."""
+        return {}
 
     def public_fields(self) -> frozenset[str]:
         """Root fields of ``graphql()`` that anyone may call without a login on

@@ -8,7 +8,11 @@ party. The signing ceremony (:mod:`rapport_contracts.signing`): each signer is a
 (a login, plus TOTP or a one-time code sent through the notification channels), reviews the
 PDF by its SHA-256 and consents; the facts are timestamped by the tenant's RFC 3161 TSA and
 appended to the audit log. :mod:`rapport_contracts.evidence` packs PDF, facts, tokens and
-audit inclusion proofs into one zip that ``rapport evidence verify`` checks offline. Timers
+audit inclusion proofs into one zip — downloaded over HTTP, audited — that ``rapport evidence
+verify`` checks offline. Amendments (:mod:`rapport_contracts.amendments`) are signed like the
+contract, as PDFs of their own; the renewal decision drafts the successor
+(:mod:`rapport_contracts.renewal`); a termination issues its notice, linked to the exits
+separation (:mod:`rapport_contracts.termination`). Timers
 (``contracts/contract-flow``): expiry reminders (60/30 days by default, tenant settings), the
 renewal decision, escalation at expiry without one, and the LCL art. 10/82 flag.
 """

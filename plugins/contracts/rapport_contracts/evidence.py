@@ -4,6 +4,12 @@ Files: every rendered PDF of the contract. Statements: every given signature's f
 RFC 3161 token and TSA certificate, bound to its ``contracts.sign`` audit entry. Audit entries:
 every entry of the tenant's log about the contract, its documents and its signatures (drafting,
 approval, transitions, signing), each with an inclusion proof against a checkpoint signed now.
+Amendments and the termination notice are documents of the same contract, so the package holds
+every revision's PDF with its signatures: an amendment never replaces the original.
+
+:func:`evidence_download` serves it as ``GET /download/contracts/evidence/<contract id>``
+(rapport.plugins.downloads: the kernel authenticates and audits the download) to HR and to the
+contract's employee.
 """
 
 from __future__ import annotations
@@ -13,10 +19,35 @@ import base64
 from rapport.audit.evidence import Statement, build_package
 from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
-from rapport.errors import NotFound
+from rapport.errors import Forbidden, NotFound
 from rapport.naming import qualified
+from rapport.plugins.downloads import Download, DownloadRequest
+from rapport.records.rows import parse_id
 
-__all__ = ["contract_evidence"]
+__all__ = ["contract_evidence", "evidence_download"]
+
+HR_ROLES = frozenset({"hr", "hr_manager", "admin"})
+
+
+async def evidence_download(request: DownloadRequest) -> Download:
+    """The package of the contract ``request.record_id``, for HR or the contract's employee."""
+    schema = request.tenant.schema
+    if parse_id(request.record_id) is None:
+        raise NotFound("No contract has this id.", hint="Use a contract's id (a UUID).")
+    if not request.principal.roles & HR_ROLES:
+        owner = await request.conn.fetchval(
+            f"SELECT e.user_id FROM {qualified(schema, 'contracts_contract')} AS c "
+            f"JOIN {qualified(schema, 'org_employee')} AS e ON e.id = c.employee_id "
+            "WHERE c.id = $1::uuid",
+            request.record_id,
+        )
+        if owner is None or owner != request.principal.subject:
+            raise Forbidden(
+                "Only HR and the contract's employee may download its evidence.",
+                hint="Ask HR for the package.",
+            )
+    filename, data = await contract_evidence(request.conn, request.tenant, request.record_id)
+    return Download(filename, "application/zip", data, "contracts/contract", request.record_id)
 
 
 async def contract_evidence(
@@ -31,7 +62,7 @@ async def contract_evidence(
     if contract is None:
         raise NotFound("No contract has this id.", hint="Use a contract id you can read.")
     documents = await conn.fetch(
-        f"SELECT id::text AS id, revision, pdf, sha256 FROM {qualified(schema, 'contracts_document')} "
+        f"SELECT id::text AS id, kind, revision, pdf, sha256 FROM {qualified(schema, 'contracts_document')} "
         "WHERE contract_id = $1::uuid ORDER BY revision, created_at", contract_id,
     )  # fmt: skip
     signatures = await conn.fetch(
@@ -45,7 +76,7 @@ async def contract_evidence(
         tenant.id, records,
     )  # fmt: skip
     files = {
-        f"contract-r{d['revision']}-{d['id'][:8]}.pdf": base64.b64decode(d["pdf"])
+        f"{d['kind']}-r{d['revision']}-{d['id'][:8]}.pdf": base64.b64decode(d["pdf"])
         for d in documents
     }
     statements = [

@@ -2,9 +2,9 @@
 
 1. :func:`start` — the signer (logged in: the token's subject is the signature's
    ``signerUserId``) asks to sign. With TOTP enabled the challenge is their authenticator's
-   code; otherwise a six-digit one-time code (10 minutes, 5 tries) is sent through the
-   notification channels (in-app plus their preferred email/WeCom/DingTalk) and only its
-   SHA-256 kept.
+   code (a fresh one: a code already used is refused); otherwise a six-digit one-time code is
+   sent through the notification channels (in-app plus their preferred email/WeCom/DingTalk)
+   and only its SHA-256 kept. Either way the challenge lasts 10 minutes and allows 5 tries.
 2. :func:`sign` — the signer sends the code, the SHA-256 of the PDF they reviewed (it must be
    the stored document's), their explicit consent and a typed name or a signature image. The
    facts — signer, party, time, client address and User-Agent, document SHA-256, typed name and
@@ -12,7 +12,8 @@
    tenant's RFC 3161 TSA and recorded in the audit log (``contracts.sign``). A failing TSA
    refuses the signature and writes nothing (the code stays unused).
 3. When every signature of the document is in, the document is ``signed`` and the contract
-   moves to ``active``.
+   moves to ``active`` — or, for an amendment's document, the amendment takes effect
+   (:func:`rapport_contracts.amendments.apply_amendment`): the contract takes the new terms.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from rapport.notify import notify
 from rapport.principal import Principal
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.engine import transition
+from rapport_contracts.amendments import apply_amendment
 from rapport_contracts.documents import system_writer
 from rapport_contracts.store import contract_settings
 
@@ -60,7 +62,7 @@ class WrongCode(Forbidden):
 async def count_attempt(conn: Connection, schema: str, signature_id: str) -> None:
     await conn.execute(
         f"UPDATE {qualified(schema, 'contracts_signature')} "
-        "SET challenge_attempts = challenge_attempts + 1 WHERE id = $1::uuid AND challenge_method = 'code'",
+        "SET challenge_attempts = challenge_attempts + 1 WHERE id = $1::uuid",
         signature_id,
     )
 
@@ -108,7 +110,8 @@ async def start(
     entity = metadata.model.entity("contracts/signature")
     expires = now + dt.timedelta(minutes=CODE_MINUTES)
     if await _totp_enabled(conn, tenant, principal.subject):
-        patch: dict[str, Any] = {"challengeMethod": "totp", "challengeHash": None}
+        patch: dict[str, Any] = {"challengeMethod": "totp", "challengeHash": None,
+                                 "challengeExpiresAt": expires.isoformat(), "challengeAttempts": 0}  # fmt: skip
     else:
         code = f"{secrets.randbelow(10**6):06d}"
         patch = {"challengeMethod": "code", "challengeHash": _code_hash(signature_id, code),
@@ -133,13 +136,18 @@ async def start(
 async def _check_code(
     conn: Connection, tenant: Tenant, row: Any, code: str, now: dt.datetime
 ) -> bool:
+    if row["challenge_expires_at"] is None or row["challenge_expires_at"] < now:
+        return False
+    if int(row["challenge_attempts"] or 0) >= MAX_ATTEMPTS:
+        return False  # a TOTP code is guessed no more freely than a sent one
     if row["challenge_method"] == "totp":
+        # a fresh code of the authenticator; rapport.auth.totp consumes its step (no replay)
+        if not await _totp_enabled(conn, tenant, row["signer_user_id"]):  # locks the user row
+            return False
         return await totp.check_code(
             conn, default_keyring(), tenant.id, row["signer_user_id"], code
         )
-    if row["challenge_method"] != "code" or row["challenge_expires_at"] is None:
-        return False
-    if row["challenge_expires_at"] < now or int(row["challenge_attempts"] or 0) >= MAX_ATTEMPTS:
+    if row["challenge_method"] != "code":
         return False
     return hmac.compare_digest(row["challenge_hash"] or "", _code_hash(row["sid"], code))
 
@@ -237,6 +245,17 @@ async def _complete(
         return "signing"
     await writer.update(conn, metadata.model.entity("contracts/document"), document_id,
                         {"status": "signed"}, expected_version=None, principal=system, via="contracts")  # fmt: skip
+    amendment = await conn.fetchval(
+        f"SELECT amendment_id::text FROM {qualified(tenant.schema, 'contracts_document')} WHERE id = $1::uuid",
+        document_id,
+    )
+    if amendment is not None:
+        await apply_amendment(conn, tenant, metadata, amendment, now)
+        status: str = await conn.fetchval(
+            f"SELECT status FROM {qualified(tenant.schema, 'contracts_contract')} WHERE id = $1::uuid",
+            contract_id,
+        )
+        return status
     entity = metadata.model.entity("contracts/contract")
     context = WorkflowContext(tenant, metadata, writer, system, now)
     await transition(conn, context, entity, contract_id, "activate")

@@ -87,6 +87,10 @@ def _check(values: Mapping[str, Any], path: tuple[str | int, ...]) -> None:
         )
 
 
+def _iso(day: dt.date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
 def derived_dates(
     values: Mapping[str, Any], first_days: int, second_days: int, path: tuple[str | int, ...]
 ) -> dict[str, str | None]:
@@ -94,14 +98,13 @@ def derived_dates(
     _check(values, path)
     start, end = parse_date(values.get("startDate")), parse_date(values.get("endDate"))
     probation = int(values.get("probationMonths") or 0)
-    iso = lambda d: None if d is None else d.isoformat()  # noqa: E731
     return {
-        "signDeadline": iso(None if start is None else add_months(start, 1)),
-        "probationEndDate": iso(
+        "signDeadline": _iso(None if start is None else add_months(start, 1)),
+        "probationEndDate": _iso(
             None
             if start is None or not probation
             else add_months(start, probation) - dt.timedelta(days=1)
         ),
-        "firstReminderOn": iso(None if end is None else end - dt.timedelta(days=first_days)),
-        "secondReminderOn": iso(None if end is None else end - dt.timedelta(days=second_days)),
+        "firstReminderOn": _iso(None if end is None else end - dt.timedelta(days=first_days)),
+        "secondReminderOn": _iso(None if end is None else end - dt.timedelta(days=second_days)),
     }

@@ -22,13 +22,11 @@ from rapport_contracts import plugin as contracts_plugin
 from rapport_org import plugin as org_plugin
 from tests.crypto.tsa import LocalTsa
 from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
-from tests.jobs.support import WorkerProcess
+from tests.jobs.support import WorkerProcess, eventually, move_clock
 
 from rapport.cli import main
-from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.settings import Settings
-from rapport.workflow.sla import sweep_sla
 
 HR, MANAGER, EMPLOYEE, BOSS = "u-hr", "u-hrm", "u-zhang", "u-boss"
 TEMPLATE = """甲方（用人单位）：{{employerName}}，统一社会信用代码 {{creditCode}}
@@ -45,7 +43,6 @@ DOCUMENTS = "query($id: ID!) { documents(where: {contractId: {_eq: $id}}) { edge
 SIGNATURES = "query($id: ID!) { signatures(where: {contractId: {_eq: $id}}) { edges { node { id party signerUserId status } } } }"
 START = "mutation($s: ID!) { startContractSigning(signatureId: $s) { method documentSha256 } }"
 SIGN = "mutation($s: ID!, $i: ContractSignInput!) { signContract(signatureId: $s, input: $i) { contractStatus auditSeq statementSha256 } }"
-EVIDENCE = "query($id: ID!) { contractEvidence(contractId: $id) { filename sha256 zipBase64 } }"
 SALARY = "query($id: ID!) { contract(id: $id) { salary status signedAt } }"
 
 
@@ -242,11 +239,27 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
             and json.loads(entry["data"])["statementSha256"] == done["statementSha256"]
         )
 
-    # then the evidence package verifies offline, and fails after one changed byte
-    evidence = (await gql(client, EVIDENCE, {"id": contract}, token=employee))["contractEvidence"]
-    package = base64.b64decode(evidence["zipBase64"])
-    assert hashlib.sha256(package).hexdigest() == evidence["sha256"]
-    good = tmp_path / evidence["filename"]
+    # then the evidence package is one download over HTTP: a zip file, its download audited
+    url = f"/download/contracts/evidence/{contract}"
+    response = await client.get(url, headers={"Authorization": f"Bearer {employee}"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == "application/zip"
+    assert response.headers["content-disposition"] == (
+        'attachment; filename="contract-HT-2026-001-evidence.zip"; '
+        "filename*=UTF-8''contract-HT-2026-001-evidence.zip"
+    )
+    package = response.content
+    assert hashlib.sha256(package).hexdigest() == response.headers["x-content-sha256"]
+    taken = await erm.db.fetchrow(
+        "SELECT actor, data FROM rapport.audit_entries WHERE tenant_id = $1::uuid "
+        "AND action = 'download' AND record_id = $2",
+        erm.tenant_id,
+        contract,
+    )
+    assert taken["actor"] == EMPLOYEE
+    assert json.loads(taken["data"])["sha256"] == hashlib.sha256(package).hexdigest()
+    # which verifies offline, and fails after one changed byte
+    good = tmp_path / "contract-HT-2026-001-evidence.zip"
     good.write_bytes(package)
     cert = tmp_path / "tsa.pem"
     cert.write_bytes(tsa.certificate_pem)
@@ -268,29 +281,51 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
     bad_audit = tmp_path / "bad-audit.zip"
     bad_audit.write_bytes(_rewrite(package, "manifest.json", json.dumps(manifest).encode()))
     assert main(["evidence", "verify", str(bad_audit)]) == 1
-    with pytest.raises(GraphQLFailed) as foreign:
-        await gql(
-            client, EVIDENCE, {"id": contract}, token=erm.token(settings, "u-other", "employee")
+    # another employee, no login, an unknown download: refused, and nothing handed out is audited
+    other = erm.token(settings, "u-other", "employee")
+    foreign = await client.get(url, headers={"Authorization": f"Bearer {other}"})
+    assert (
+        foreign.status_code == 403
+        and foreign.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    )
+    assert (await client.get(url)).status_code == 401
+    unknown = await client.get(
+        f"/download/contracts/nothing/{contract}", headers={"Authorization": f"Bearer {hr}"}
+    )
+    assert unknown.status_code == 404
+    assert (
+        await erm.db.fetchval(
+            "SELECT count(*) FROM rapport.audit_entries WHERE tenant_id = $1::uuid AND action = 'download'",
+            erm.tenant_id,
         )
-    assert foreign.value.codes == ["FORBIDDEN"]
+        == 1
+    )
 
-    # when the clock moves to 30 days before the end, the reminder fires (and only then)
+    # when the worker's clock moves to a day before the 30-day reminder, only the 60-day one fires
     second = dt.datetime.combine(end - dt.timedelta(days=30), dt.time(), tzinfo=dt.UTC)
-    await sweep_sla(erm.db, second - dt.timedelta(days=1), participants=KERNEL.participants)
 
-    async def titles() -> list[Any]:
-        return await erm.db.fetch(
+    async def titles() -> list[str]:
+        rows = await erm.db.fetch(
             f'SELECT title FROM "tenant_{erm.slug}".core_notification WHERE link LIKE $1',
             f"%{contract}%",
         )
+        return [r["title"] for r in rows if "到期" in r["title"]]
 
-    assert [r["title"] for r in await titles() if "30" in r["title"]] == []
-    await sweep_sla(erm.db, second + dt.timedelta(hours=1), participants=KERNEL.participants)
-    reminders = [r["title"] for r in await titles() if "到期" in r["title"]]
-    assert (
-        "劳动合同30天内到期，尚未作出续签决定 / A labour contract ends within 30 days without a renewal decision"
-        in reminders
-    )
-    assert any(
-        t.startswith("劳动合同即将到期") for t in reminders
-    )  # the 60-day one fired on the way
+    thirty = "劳动合同30天内到期，尚未作出续签决定 / A labour contract ends within 30 days without a renewal decision"
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis, RAPPORT_TEST_CLOCK="1"):
+        await move_clock(erm.db, second - dt.timedelta(days=1))
+        sixty = await eventually(lambda: _matching(titles, "劳动合同即将到期"), timeout=30)
+        assert len(sixty) == 1 and thirty not in await titles()
+        # and when it reaches the 30-day date, the second reminder fires, once to each role
+        await move_clock(erm.db, second + dt.timedelta(hours=1))
+        await eventually(lambda: _matching(titles, thirty), timeout=30)
+        told = await erm.db.fetch(
+            f'SELECT recipient FROM "tenant_{erm.slug}".core_notification WHERE link LIKE $1 AND title = $2',
+            f"%{contract}%",
+            thirty,
+        )
+        assert sorted(r["recipient"] for r in told) == ["role:hr", "role:hr_manager"]
+
+
+async def _matching(titles: Any, prefix: str) -> list[str]:
+    return [t for t in await titles() if t.startswith(prefix)]

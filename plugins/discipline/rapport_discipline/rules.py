@@ -7,7 +7,8 @@
   legal review (:mod:`rapport_exits.review`, ``protectionReview`` on the case): checked when it
   is proposed and again when the decision takes effect (facts may change while the approval
   runs; a new circumstance needs a new review). The decision passes the review on to the
-  separation it records.
+  separation it records, and seals what its final check read and found into the case's
+  evidence (:mod:`rapport_discipline.protection_record`).
 - Asking for the statement sets its deadline (``statementWorkingDays`` working days); the case
   cannot proceed without a statement before the deadline: the right to respond.
 - A decision needs the rule's minimum of evidence files; it sets the appeal deadline and the
@@ -22,7 +23,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from rapport_exits.hooks import protected_findings
+from rapport_exits.hooks import protection_check
 from rapport_exits.protections import Ground, refuse_if_protected
 from rapport_exits.review import FIELD as REVIEW
 from rapport_exits.review import reviewed
@@ -33,6 +34,7 @@ from rapport.naming import qualified
 from rapport.records.change import PendingChange
 from rapport.workflow.calendar import add_working_days
 from rapport.workflow.document import Calendar
+from rapport_discipline.protection_record import check_record, seal_check
 from rapport_discipline.settings import discipline_settings
 
 __all__ = ["check_case"]
@@ -54,9 +56,12 @@ async def check_case(conn: Connection, change: PendingChange) -> PendingChange:
         or REVIEW in input
         or moving_to == "decided"
     ):
-        review = await _sanction_allowed(conn, change, record, decided=moving_to == "decided")
+        review, sealed = await _sanction_allowed(
+            conn, change, record, decided=moving_to == "decided"
+        )
         if review is not None:
             input[REVIEW] = review
+        input.update(sealed)
     if change.before is None and not input.get("reportedByUserId"):
         input["reportedByUserId"] = change.principal.subject
     settings = await discipline_settings(conn, schema)
@@ -113,8 +118,9 @@ async def check_case(conn: Connection, change: PendingChange) -> PendingChange:
 
 async def _sanction_allowed(
     conn: Connection, change: PendingChange, record: Mapping[str, Any], *, decided: bool
-) -> dict[str, Any] | None:
-    """Refuse a sanction the rule does not allow; the legal review to store, if one is given."""
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
+    """Refuse a sanction the rule does not allow; the legal review to store, if one is given,
+    and — for a dismissal taking effect — the sealed record of the protection check."""
     rule = await conn.fetchrow(
         f"SELECT code, severity, sanctions_allowed, minimum_evidence, active"
         f" FROM {qualified(change.tenant.schema, 'discipline_handbook_rule')} WHERE id = $1::uuid",
@@ -139,7 +145,8 @@ async def _sanction_allowed(
             "Propose the dismissal in the same request, or leave protectionReview out.",
         )
     if sanction is None:
-        return None
+        return None, {}
+    sealed: dict[str, str] = {}
     allowed = rule["sanctions_allowed"]
     allowed = json.loads(allowed) if isinstance(allowed, str) else list(allowed or [])
     if sanction not in allowed:
@@ -159,8 +166,9 @@ async def _sanction_allowed(
                 "Choose a lesser sanction, or a rule the handbook marks as serious.",
             )
         last = _day(record.get("sanctionFrom"))
-        findings = await protected_findings(
-            conn, change.tenant.schema, str(record["employeeId"]), Ground.FAULT, last
+        employee = str(record["employeeId"])
+        facts, findings, days = await protection_check(
+            conn, change.tenant.schema, employee, Ground.FAULT, last
         )
         refuse_if_protected(findings, (*change.path, "proposedSanction"))  # none under art. 39
         review = reviewed(
@@ -172,6 +180,10 @@ async def _sanction_allowed(
             ground=Ground.FAULT,
             path=change.path,
         )
+        if decided:
+            covering = review or _mapping((change.before or {}).get(REVIEW))
+            checked = check_record(change, employee, Ground.FAULT, days, facts, findings, covering)
+            sealed = await seal_check(conn, change, checked)
     if decided:
         evidence = await conn.fetchval(
             f"SELECT count(*) FROM {qualified(change.tenant.schema, 'discipline_case_evidence')}"
@@ -187,11 +199,17 @@ async def _sanction_allowed(
                 f"{rule['code']} needs {needed} evidence file(s), the case has {evidence}",
                 "Add the evidence the rule asks for before the decision.",
             )
-    return review
+    return review, sealed
 
 
 def _refused(change: PendingChange, field: str, message: str, hint: str) -> ValidationFailed:
     return ValidationFailed([FieldError((*change.path, field), message)], hint=hint)
+
+
+def _mapping(value: Any) -> dict[str, Any] | None:
+    if isinstance(value, str):
+        value = json.loads(value)
+    return dict(value) if isinstance(value, Mapping) else None
 
 
 def _time(value: Any) -> dt.datetime | None:

@@ -7,6 +7,7 @@ is stored on the case and the separation and audited."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ HR, HR_MANAGER, MANAGER, WANG, LIU = "u-hr", "u-hrm", "u-mgr", "u-wang", "u-liu"
 REPORT = "mutation($i: DisciplinaryCaseCreateInput!) { createDisciplinaryCase(input: $i) { id status reportedByUserId } }"
 UPDATE = "mutation($id: ID!, $i: DisciplinaryCaseUpdateInput!) { updateDisciplinaryCase(id: $id, input: $i) { id } }"
 MOVE = "mutation($id: ID!, $t: String!) { transitionDisciplinaryCase(id: $id, transition: $t) { state approvalRequest } }"
+CHECKED = "query($id: ID!) { disciplinaryCase(id: $id) { protectionCheck protectionCheckSha256 } }"
 CASE = """query($id: ID!) { disciplinaryCase(id: $id) { status statementDueAt statementAt decidedAt appealDueAt
   sanctionFrom sanctionUntil proposedSanction } }"""
 EVIDENCE = "mutation($i: CaseEvidenceCreateInput!) { createCaseEvidence(input: $i) { id } }"
@@ -350,6 +352,31 @@ async def test_the_dismissal_of_a_pregnant_employee_needs_a_recorded_legal_revie
         if "protectionReview" in json.loads(e["data"]).get("changed", {})
     ]
     assert reviews == [HR_MANAGER]
+    # and the protection facts the decision was checked against are sealed into its evidence:
+    # readable by HR management, encrypted at rest, their SHA-256 in the audit log
+    sealed = (await gql(client, CHECKED, {"id": case}, token=hrm))["disciplinaryCase"]
+    record = json.loads(sealed["protectionCheck"])
+    digest = hashlib.sha256(sealed["protectionCheck"].encode()).hexdigest()
+    assert digest == sealed["protectionCheckSha256"]
+    assert record["facts"]["pregnancy"] == "pregnant" and record["ground"] == "art39"
+    assert [f["code"] for f in record["findings"]] == ["TM-2.4"]
+    assert record["review"] == kept
+    at_rest = await erm.db.fetchval(
+        f'SELECT protection_check FROM "tenant_{erm.slug}".discipline_disciplinary_case'
+        " WHERE id = $1::uuid",
+        case,
+    )
+    assert b"pregnant" not in bytes(at_rest)
+    (checked,) = await erm.db.fetch(
+        "SELECT actor, data::text AS data FROM rapport.audit_entries"
+        " WHERE action = 'discipline.protection_check' AND record_id::text = $1",
+        case,
+    )
+    assert json.loads(checked["data"])["protectionCheckSha256"] == digest
+    # a changed fact no longer matches the hash the audit log holds
+    record["facts"]["pregnancy"] = "none"
+    forged = json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert hashlib.sha256(forged.encode()).hexdigest() != digest
     # and a dismissal under a minor rule is refused for anyone (LCL art. 39(2))
     minor = await _report(erm, client, hr, "u-sun", "R-02")
     with pytest.raises(GraphQLFailed, match="rule R-02 does not allow dismissal"):

@@ -25,7 +25,14 @@ from rapport.records.change import Change, PendingChange
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.engine import transition
 from rapport_exits.notice import notice_problems
-from rapport_exits.protections import Ground, check_protections, load_facts, refuse_if_protected
+from rapport_exits.protections import (
+    Finding,
+    Ground,
+    ProtectionFacts,
+    check_protections,
+    load_facts,
+    refuse_if_protected,
+)
 from rapport_exits.review import FIELD as REVIEW
 from rapport_exits.review import reviewed
 from rapport_exits.scheduling import schedule_exit, system_writer
@@ -33,7 +40,7 @@ from rapport_exits.scheduling import schedule_exit, system_writer
 if TYPE_CHECKING:
     from rapport.graphql.contributions import Contributor
 
-__all__ = ["ExitHooks", "protected_findings"]
+__all__ = ["ExitHooks", "protected_findings", "protection_check"]
 
 SEPARATION = "exits/separation"
 INTERVIEW = "exits/interview"
@@ -108,12 +115,17 @@ async def protected_findings(
     conn: Connection, schema: str, employee_id: str, ground: Ground, last_day: dt.date | None
 ) -> tuple[Any, ...]:
     """The protections standing against a termination now or on ``last_day`` (deduplicated)."""
+    return (await protection_check(conn, schema, employee_id, ground, last_day))[1]
+
+
+async def protection_check(
+    conn: Connection, schema: str, employee_id: str, ground: Ground, last_day: dt.date | None
+) -> tuple[ProtectionFacts, tuple[Finding, ...], tuple[dt.date, ...]]:
+    """What the check read and found: (the facts, the findings, the days checked)."""
     facts = await load_facts(conn, schema, employee_id)
-    days = {dt.date.today(), *([last_day] if last_day else [])}
-    found = {
-        f.code: f for day in sorted(days) for f in check_protections(facts, on=day, ground=ground)
-    }
-    return tuple(found[c] for c in sorted(found))
+    days = tuple(sorted({dt.date.today(), *([last_day] if last_day else [])}))
+    found = {f.code: f for day in days for f in check_protections(facts, on=day, ground=ground)}
+    return facts, tuple(found[c] for c in sorted(found)), days
 
 
 async def _defaults(conn: Connection, change: PendingChange) -> dict[str, Any]:

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import httpx
 import pytest
 from rapport_exits import plugin as exits_plugin
 from rapport_org import plugin as org_plugin
 from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
+from tests.jobs.support import WorkerProcess, eventually, move_clock
 
-from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.settings import Settings
-from rapport.workflow.sla import sweep_sla
 
 LEAVER, MANAGER, HR, HR_OTHER, HR_MANAGER = "u-leaver", "u-mgr", "u-hr", "u-hr-2", "u-hrm"
 CREATE = "mutation($i: SeparationCreateInput!) { createSeparation(input: $i) { id status departmentId inProbation rehireEligibility } }"
@@ -80,8 +80,9 @@ async def _count(erm: ErmTenant, table: str) -> int:
 
 
 async def test_a_resignation_starts_the_exit_interview_the_handover_and_the_questionnaire(
-    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient
-) -> None:
+    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient, database_url: str,
+    clean_redis: str, tmp_path: Path,
+) -> None:  # fmt: skip
     hr, leaver = erm.token(settings, HR, "hr"), erm.token(settings, LEAVER, "employee")
     today = dt.date.today()
     last_day = today + dt.timedelta(days=40)
@@ -165,14 +166,18 @@ async def test_a_resignation_starts_the_exit_interview_the_handover_and_the_ques
             client, UPDATE_INTERVIEW, {"id": interview["id"], "i": {"notes": "x"}}, token=other
         )
 
-    # when the sweep runs the day before the interview, the interviewer is reminded
-    await sweep_sla(erm.db, scheduled - dt.timedelta(hours=23), participants=KERNEL.participants)
-    reminders = await erm.db.fetchval(
-        f'SELECT count(*) FROM "tenant_{erm.slug}".core_notification WHERE recipient = $1 AND title LIKE $2',
-        HR,
-        "%明天有一场离职面谈%",
-    )
-    assert reminders == 1
+    # when the worker's clock reaches the day before the interview, the interviewer is reminded
+    async def reminders() -> int:
+        found: int = await erm.db.fetchval(
+            f'SELECT count(*) FROM "tenant_{erm.slug}".core_notification WHERE recipient = $1 AND title LIKE $2',
+            HR,
+            "%明天有一场离职面谈%",
+        )
+        return found
+
+    with WorkerProcess(database_url, tmp_path, redis_url=clean_redis, RAPPORT_TEST_CLOCK="1"):
+        await move_clock(erm.db, scheduled - dt.timedelta(hours=23))
+        assert await eventually(reminders, timeout=30) == 1
 
     # when the interview is completed: an outcome is required, and "exit confirmed" keeps the exit
     with pytest.raises(GraphQLFailed, match="outcome"):
