@@ -28,7 +28,12 @@ def test_writes_are_authorized_first_and_leave_through_the_outbox_last() -> None
 def test_every_outbox_topic_has_its_handler_and_the_cron_jobs_are_the_products() -> None:
     # then
     assert set(KERNEL.handlers) == TOPICS
-    assert [c.name for c in KERNEL.cron_jobs] == ["outbox.prune", "workflow.sla", "audit.release"]
+    assert [c.name for c in KERNEL.cron_jobs] == [
+        "outbox.prune",
+        "workflow.sla",
+        "audit.release",
+        "anonymity.release",
+    ]
 
 
 def test_the_schema_lists_the_capabilities_fields_in_a_fixed_order() -> None:
