@@ -4,7 +4,7 @@ An announcement (title, body, translations, attachments (``announcement_attachme
 must-acknowledge) moves draft → scheduled → published → archived
 (``announcements/announcement-flow``; a scheduled one publishes itself at ``publishAt``).
 Publishing resolves the audience — roles, departments with every department below them,
-projects, employees, minus exclusions (:mod:`rapport_announcements.audience`) — and stores it as
+projects, employees, minus exclusions (:mod:`rapport_org.audience`) — and stores it as
 one receipt per recipient (:mod:`rapport_announcements.publishing`); an audience of nobody is
 refused. Receipts record reading and acknowledging with times; who has not read after N working
 days is reminded (``announcements/receipt-flow`` timers). Editing a published announcement

@@ -4,7 +4,7 @@ A survey's definition (:mod:`rapport_surveys.builder`) compiles to a standalone 
 — questions, sections, the forms' condition rules — so answers are validated by the forms
 capability exactly as clients render them; five templates and a question library with driver
 tags ship with it (:mod:`rapport_surveys.templates`). A campaign sends a survey to an audience
-(:mod:`rapport_surveys.audience`) in waves (:mod:`rapport_surveys.waves`; recurring pulses get
+(:mod:`rapport_org.audience`) in waves (:mod:`rapport_surveys.waves`; recurring pulses get
 their next wave from the job ``next_wave``); non-respondents are reminded through the
 notification channels. Answers of anonymous campaigns are held and released in shuffled batches
 (:mod:`rapport_surveys.responding`, ``rapport.plugins.held``), so nothing joins a response to

@@ -15,6 +15,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from rapport_org.audience import resolve_audience
+
 from rapport.db.database import Connection
 from rapport.errors import FieldError, ValidationFailed
 from rapport.naming import qualified
@@ -22,7 +24,6 @@ from rapport.plugins import Hooks
 from rapport.plugins.held import release_now
 from rapport.plugins.jobs import enqueue_job
 from rapport.records.change import Change, PendingChange
-from rapport_surveys.audience import resolve_audience
 from rapport_surveys.builder import compile_definition
 from rapport_surveys.waves import CAMPAIGN, RESPONSE, WAVE, System, invite, start_first_wave
 

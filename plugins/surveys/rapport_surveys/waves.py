@@ -19,6 +19,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from rapport_org.audience import resolve_audience
+
 from rapport.composition import KERNEL
 from rapport.crypto.sealing import KeyRingSealers
 from rapport.db.database import Connection
@@ -34,7 +36,6 @@ from rapport.workflow.calendar import add_working_days
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.document import Calendar
 from rapport.workflow.engine import transition
-from rapport_surveys.audience import resolve_audience
 
 __all__ = [
     "CAMPAIGN",

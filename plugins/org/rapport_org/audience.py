@@ -1,12 +1,11 @@
-"""A campaign's audience -> the employees invited to a wave, in one SQL statement.
+"""An audience of employees -> the people in it, in one SQL statement (for plug-ins on org).
 
-An employee is in the audience when their department is one of ``departments`` or below one of
-them, they are one of ``employees``, a member of one of ``projects``, or their platform user
-holds one of ``roles`` — and, when ``tenureBands`` is given, their tenure (from ``hiredOn``) falls
-in one of the bands; minus ``excludeEmployees`` and ``excludeDepartments`` (and below). Only
-employees who can sign in and have not left are invited. The department and tenure band are
-taken now and kept on the participation (and copied to the response): results group people by
-where they were when they were asked.
+An audience is a JSON object other plug-ins store (an announcement's, a survey campaign's). An
+employee is in it when their department is one of ``departments`` or below one of them, they are
+one of ``employees``, a member of one of ``projects``, or their platform user holds one of
+``roles`` — and, when ``tenureBands`` is given, their tenure (from ``hiredOn``) falls in one of
+the bands; minus ``excludeEmployees`` and ``excludeDepartments`` (and below). Only employees who
+can sign in (a ``userId``) and have not left are members: an audience is people who can read.
 """
 
 from __future__ import annotations
@@ -19,7 +18,7 @@ from rapport.db.database import Connection
 from rapport.db.tenants import Tenant
 from rapport.naming import qualified
 
-__all__ = ["TENURE_BANDS", "Invitee", "resolve_audience"]
+__all__ = ["TENURE_BANDS", "Member", "resolve_audience"]
 
 TENURE_BANDS = ("lt6m", "m6to12", "y1to3", "y3to5", "y5plus")
 
@@ -32,7 +31,9 @@ TENURE_SQL = """CASE WHEN e.hired_on IS NULL THEN 'unknown'
 
 
 @dataclass(frozen=True, slots=True)
-class Invitee:
+class Member:
+    """One employee in an audience, with where they are now (department, tenure band)."""
+
     employee_id: str
     user_id: str
     department_id: str | None
@@ -46,7 +47,8 @@ def _ids(audience: Mapping[str, Any], key: str) -> list[str]:
 
 async def resolve_audience(
     conn: Connection, tenant: Tenant, audience: Mapping[str, Any] | None
-) -> list[Invitee]:
+) -> list[Member]:
+    """The members of ``audience`` (None or ``{}``: nobody), ordered by employee id."""
     audience = audience or {}
     employees = qualified(tenant.schema, "org_employee")
     departments = qualified(tenant.schema, "org_department")
@@ -86,4 +88,4 @@ async def resolve_audience(
         tenant.id,
         _ids(audience, "tenureBands"),
     )
-    return [Invitee(r["employee_id"], r["user_id"], r["department_id"], r["band"]) for r in rows]
+    return [Member(r["employee_id"], r["user_id"], r["department_id"], r["band"]) for r in rows]
