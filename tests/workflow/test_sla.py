@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import datetime as dt
+import secrets
 
 from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.db.tenants import Tenant
 from rapport.metadata.bundle import TenantMetadata
+from rapport.metadata.lifecycle import load_published, publish
+from rapport.metadata.tenants import create_tenant
 from rapport.workflow import engine
 from rapport.workflow.document import Effect
 from rapport.workflow.effects import apply_effects
-from rapport.workflow.sla import sweep_sla
+from rapport.workflow.sla import SWEEP_SUBJECT, sweep_sla
 from tests.workflow.conftest import context_for, new_case
+from tests.workflow.world import FLOW, documents
 
 World = tuple[Tenant, TenantMetadata]
 
@@ -168,3 +173,60 @@ async def test_a_notify_effect_with_its_own_text_writes_it_in_every_language(
     )
     assert row is not None
     assert (row["title"], row["body"]) == ("案件已超时 / Case overdue", "请处理。 / Please act.")
+
+
+async def test_a_timer_that_sets_the_state_moves_the_record_as_a_transition_would(
+    db: Database,
+) -> None:
+    # given: cases whose due date moves them to `investigating` by itself, where a follow-up
+    # timer of that state waits ten days after the date
+    flow = copy.deepcopy(FLOW)
+    flow["timers"] = [
+        {
+            "name": "lapse",
+            "field": "dueDate",
+            "after": "P0D",
+            "states": ["submitted"],
+            "effects": [{"set": {"status": "investigating"}}],
+        },
+        {
+            "name": "follow-up",
+            "field": "dueDate",
+            "after": "P10D",
+            "states": ["investigating"],
+            "effects": [{"set": {"severity": 3}}],
+        },
+    ]
+    slug = f"wt{secrets.token_hex(3)}"
+    await create_tenant(db, slug)
+    await publish(db, slug, documents(flow=flow), actor="test")
+    world = await load_published(db, slug)
+    # due tomorrow: before submitted's reminder (36 h from now) and its breach (48 h)
+    tomorrow = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
+    case_id = await new_case(db, world, dueDate=tomorrow.isoformat())
+    armed = {d["name"] for d in await _deadlines(db, case_id) if d["kind"] == "timer"}
+    assert armed == {"lapse"}  # follow-up belongs to a state the case is not in yet
+    # when: the due date passes
+    lapsed = dt.datetime.combine(tomorrow, dt.time(0, 1), dt.UTC)
+    await sweep_sla(db, lapsed, participants=KERNEL.participants)
+    # then: the move is in the history, submitted's SLA ended, investigating's began, and the
+    # follow-up timer is armed while `lapse` is not armed again
+    assert (await _row(db, world, case_id))["status"] == "investigating"
+    history = await db.fetch(
+        "SELECT from_state, to_state, actor FROM rapport.workflow_history "
+        "WHERE record_id = $1 ORDER BY at, id",
+        case_id,
+    )
+    assert [tuple(h) for h in history][-1] == ("submitted", "investigating", SWEEP_SUBJECT)
+    rows = await _deadlines(db, case_id)
+    open_ = {(d["kind"], d["name"]) for d in rows if not d["fired_at"] and not d["cancelled_at"]}
+    assert open_ == {("breach", "investigating"), ("timer", "follow-up")}
+    assert all(d["cancelled_at"] for d in rows if d["name"] == "submitted" and not d["fired_at"])
+    assert [d["name"] for d in rows if d["fired_at"]] == ["lapse"]
+    # and when the follow-up is due it fires once
+    later = lapsed + dt.timedelta(days=10)
+    await sweep_sla(db, later, participants=KERNEL.participants)
+    await sweep_sla(db, later + dt.timedelta(minutes=1), participants=KERNEL.participants)
+    assert (await _row(db, world, case_id))["severity"] == 3
+    fired = [d["name"] for d in await _deadlines(db, case_id) if d["fired_at"]]
+    assert sorted(fired) == ["follow-up", "lapse"]

@@ -6,6 +6,12 @@ fires a row twice), applies each row's effects and marks it fired in the same tr
 A row whose effects fail is marked fired with the error (in a savepoint, so its partial
 effects roll back) rather than retried forever; the error is visible to operators in the row.
 The worker runs it every minute as the ``workflow.sla`` cron job.
+
+A deadline's ``set`` may move the record to another state (a contract's ``expire-at-end``, a
+survey wave's ``open-at``) or change a date a timer watches. Writes of effects are
+``via="workflow"``, which the workflow participant leaves to the workflow, so the sweep does
+what a transition does afterwards: log the move in the history, end the old state's SLA,
+schedule the new state's and re-arm the date timers for the record as the effects left it.
 """
 
 from __future__ import annotations
@@ -24,7 +30,7 @@ from rapport.db.tenants import get_tenant
 from rapport.errors import RapportError
 from rapport.jobs.context import CronContext
 from rapport.metadata.bundle import TenantMetadata
-from rapport.metadata.ir import freeze_json
+from rapport.metadata.ir import EntityDef, freeze_json
 from rapport.metadata.lifecycle import load_published
 from rapport.principal import Principal
 from rapport.records.change import WriteParticipant
@@ -32,8 +38,10 @@ from rapport.records.rows import load_records, parse_id
 from rapport.records.writer import RecordWriter
 from rapport.workflow import outlets
 from rapport.workflow.context import WorkflowContext
-from rapport.workflow.document import Effect
+from rapport.workflow.deadlines import cancel_state, schedule_state, schedule_timers
+from rapport.workflow.document import Effect, Workflow
 from rapport.workflow.effects import apply_effects
+from rapport.workflow.history import append_history
 from rapport.workflow.kind import workflows_of
 
 __all__ = ["SWEEP_SUBJECT", "SweepResult", "sla_cron", "sweep_sla"]
@@ -153,6 +161,11 @@ async def _fire(
         return
     if row["state"] is not None and record.get(workflow.field) != row["state"]:
         return  # left the state; the cancellation raced with the sweep
+    # Fired before its effects run, so re-arming the timers below sees it as done and does not
+    # add it again; on failure the savepoint undoes this and the caller records the error.
+    await conn.execute(
+        "UPDATE rapport.workflow_deadlines SET fired_at = $2 WHERE id = $1", row["id"], now
+    )
     effects = tuple(
         Effect(kind, freeze_json(value))
         for item in json.loads(row["effects"])
@@ -166,6 +179,8 @@ async def _fire(
         "dueAt": row["due_at"].isoformat(),
     }
     await apply_effects(conn, context, entity, row["record_id"], effects, event=event)
+    if any(e.kind == "set" for e in effects):
+        await _follow(conn, context, workflow, entity, row, record.get(workflow.field), now)
     await outlets.audit(
         conn,
         tenant_id=context.tenant.id,
@@ -175,3 +190,40 @@ async def _fire(
         record_id=row["record_id"],
         data={"state": row["state"], "name": row["name"], "dueAt": row["due_at"].isoformat()},
     )
+
+
+async def _follow(
+    conn: Connection,
+    context: WorkflowContext,
+    workflow: Workflow,
+    entity: EntityDef,
+    row: Mapping[str, Any],
+    before_state: Any,
+    now: dt.datetime,
+) -> None:
+    """After a deadline's ``set``: the bookkeeping of a state move, and the timers re-armed."""
+    parsed = parse_id(row["record_id"])
+    found = await load_records(conn, context.tenant.schema, entity, [parsed] if parsed else [])
+    after = found.get(row["record_id"])
+    if after is None:
+        return
+    state = after.get(workflow.field)
+    tenant_id = context.tenant.id
+    if state != before_state and isinstance(state, str):
+        await append_history(
+            conn,
+            tenant_id=tenant_id,
+            entity=entity.id,
+            record_id=row["record_id"],
+            workflow=workflow.id,
+            transition=None,
+            from_state=before_state,
+            to_state=state,
+            actor=SWEEP_SUBJECT,
+            comment=f"{row['kind']} {row['name']}",
+            at=now,
+        )
+        await cancel_state(conn, tenant_id, row["record_id"], now)
+        await schedule_state(conn, tenant_id, workflow, row["record_id"], state, now)
+    if isinstance(state, str):
+        await schedule_timers(conn, tenant_id, workflow, after, state, now)
