@@ -10,7 +10,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,10 +17,9 @@ from typing import Any
 
 import httpx
 import pytest
-from rapport_contracts import plugin as contracts_plugin
-from rapport_org import plugin as org_plugin
+from contracts_support import code_of, contract_tenant, row_id
 from tests.crypto.tsa import LocalTsa
-from tests.erm_support import ErmTenant, GraphQLFailed, gql, setup_tenant
+from tests.erm_support import ErmTenant, GraphQLFailed, gql
 from tests.jobs.support import WorkerProcess, eventually, move_clock
 
 from rapport.cli import main
@@ -29,12 +27,6 @@ from rapport.db.database import Database
 from rapport.settings import Settings
 
 HR, MANAGER, EMPLOYEE, BOSS = "u-hr", "u-hrm", "u-zhang", "u-boss"
-TEMPLATE = """甲方（用人单位）：{{employerName}}，统一社会信用代码 {{creditCode}}
-乙方（劳动者）：{{employeeName}}
-合同类型：{{contractType}}，自 {{startDate}} 起至 {{endDate}} 止，试用期 {{probationMonths}} 个月。
-工作岗位：{{position}}；工作地点：{{workplace}}；工时制度：{{workingHours}}。
-劳动报酬：每{{salaryPeriod}} {{salary}} 元。"""
-
 CREATE = "mutation($i: ContractCreateInput!) { createContract(input: $i) { id firstReminderOn secondReminderOn signDeadline probationEndDate } }"
 TRANSITION = "mutation($id: ID!, $t: String!) { transitionContract(id: $id, transition: $t) { state approvalRequest } }"
 INBOX = "{ myApprovals { id recordId transition } }"
@@ -54,41 +46,7 @@ def tsa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalTsa]:
 
 @pytest.fixture(scope="module")
 async def erm(database: Database, tsa: LocalTsa) -> ErmTenant:
-    erm = await setup_tenant(database, [org_plugin, contracts_plugin], "con")
-    await erm.create("org/employee", {"name": "张三", "userId": EMPLOYEE})
-    await erm.create(
-        "contracts/employer",
-        {"name": "示例科技有限公司", "creditCode": "91310000MA1FL0000X", "signatoryUserId": BOSS},
-    )
-    await erm.create(
-        "contracts/template",
-        {
-            "name": "标准固定期限",
-            "contractType": "fixed_term",
-            "title": "劳动合同 {{contractNumber}}",
-            "body": TEMPLATE,
-        },
-    )
-    await erm.create(
-        "contracts/contract_settings",
-        {"tsaUrl": tsa.url, "tsaCertificate": tsa.certificate_pem.decode()},
-    )
-    return erm
-
-
-async def _id(erm: ErmTenant, table: str) -> str:
-    found: str = await erm.db.fetchval(f'SELECT id::text FROM "tenant_{erm.slug}".{table} LIMIT 1')
-    return found
-
-
-async def _code(erm: ErmTenant, user: str) -> str:
-    body = await erm.db.fetchval(
-        f'SELECT body FROM "tenant_{erm.slug}".core_notification WHERE recipient = $1 '
-        "AND title LIKE '合同签署验证码%' ORDER BY created_at DESC LIMIT 1", user,
-    )  # fmt: skip
-    match = re.search(r"(\d{6})", body or "")
-    assert match, body
-    return match.group(1)
+    return await contract_tenant(database, tsa, "con", employee_user=EMPLOYEE, signatory=BOSS)
 
 
 def _rewrite(package: bytes, name: str, change: bytes) -> bytes:
@@ -114,8 +72,8 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
     with WorkerProcess(database_url, tmp_path, redis_url=clean_redis):
         # given an HR manager (who may write the salary) drafts a contract from the template; a
         # probation longer than LCL art. 19 allows is refused first
-        draft = {"number": "HT-2026-001", "contractType": "fixed_term", "employeeId": await _id(erm, "org_employee"),
-                 "employerId": await _id(erm, "contracts_employer"), "templateId": await _id(erm, "contracts_template"),
+        draft = {"number": "HT-2026-001", "contractType": "fixed_term", "employeeId": await row_id(erm, "org_employee"),
+                 "employerId": await row_id(erm, "contracts_employer"), "templateId": await row_id(erm, "contracts_template"),
                  "startDate": start.isoformat(), "endDate": end.isoformat(), "probationMonths": 6,
                  "positionTitle": "软件工程师", "workplace": "上海", "workingHours": "standard", "salary": 12000}  # fmt: skip
         with pytest.raises(
@@ -173,7 +131,7 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
             "startContractSigning"
         ]
         assert started == {"method": "CODE", "documentSha256": documents[0]["node"]["sha256"]}
-        code = await _code(erm, EMPLOYEE)
+        code = await code_of(erm, EMPLOYEE)
         sign = {
             "code": code,
             "documentSha256": started["documentSha256"],
@@ -219,7 +177,7 @@ async def test_draft_sign_evidence_and_the_30_day_reminder(
 
         # when the employer's signatory signs too
         await gql(client, START, {"s": signatures["employer"]["id"]}, token=boss)
-        boss_sign = {**sign, "code": await _code(erm, BOSS), "typedName": "李四（代表甲方）"}
+        boss_sign = {**sign, "code": await code_of(erm, BOSS), "typedName": "李四（代表甲方）"}
         done = (
             await gql(client, SIGN, {"s": signatures["employer"]["id"], "i": boss_sign}, token=boss)
         )["signContract"]
