@@ -5,7 +5,7 @@ terms checked here (:mod:`rapport_contracts.terms`). When a contract enters ``si
 ``issue`` transition, once an HR manager approved it — the exact PDF is rendered and stored
 (:mod:`rapport_contracts.documents`) and each party gets a pending signature; entering
 ``renewing`` drafts the successor (:mod:`rapport_contracts.renewal`); entering ``terminated``
-issues the notice (:mod:`rapport_contracts.termination`). An amendment is checked when drafted
+issues the notice (:mod:`rapport_contracts.termination`) and cancels an unsigned successor. An amendment is checked when drafted
 and rendered for signing when issued (:mod:`rapport_contracts.amendments`). The evidence
 package is a download (:mod:`rapport_contracts.evidence`).
 """
@@ -22,7 +22,7 @@ from rapport.records.change import Change, PendingChange
 from rapport_contracts.amendments import check_amendment, issue_amendment
 from rapport_contracts.documents import issue_document
 from rapport_contracts.evidence import evidence_download
-from rapport_contracts.renewal import draft_successor
+from rapport_contracts.renewal import cancel_successor, draft_successor
 from rapport_contracts.store import contract_settings
 from rapport_contracts.termination import issue_termination
 from rapport_contracts.terms import derived_dates
@@ -76,6 +76,7 @@ class ContractHooks(Hooks):
             await draft_successor(conn, change)
         elif status == "terminated":
             await issue_termination(conn, change)
+            await cancel_successor(conn, change)
 
     def downloads(self) -> Mapping[str, DownloadHandler]:
         return {"evidence": evidence_download}

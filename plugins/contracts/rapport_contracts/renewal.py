@@ -10,7 +10,10 @@ non-fixed-term one (LCL art. 14(3), ERM.md CT-3: the employer must conclude one 
 employee asks otherwise or art. 39/40(1)(2) grounds exist — HR changes the draft in those
 cases). HR then adjusts and issues it like any draft (approval, PDF,
 both signatures). The predecessor expires the day after its end date (the workflow's timer).
-A second renewal decision for the same contract drafts nothing twice.
+A second renewal decision for the same contract drafts nothing twice. A contract terminated
+while its renewal was decided takes its successor with it: a successor still in draft or in
+signing is cancelled (the workflow's ``cancel``, by the plug-in), so no one signs the renewal of
+a contract that ended early; a successor both parties already signed is left to HR.
 """
 
 from __future__ import annotations
@@ -24,11 +27,13 @@ from typing import Any
 from rapport.db.database import Connection
 from rapport.naming import qualified
 from rapport.records.change import Change
+from rapport.workflow.context import WorkflowContext
+from rapport.workflow.engine import transition
 from rapport_contracts.documents import system_writer
 from rapport_contracts.store import open_salary
 from rapport_contracts.terms import add_months, parse_date
 
-__all__ = ["draft_successor"]
+__all__ = ["cancel_successor", "draft_successor"]
 
 CONTRACT = "contracts/contract"
 COPIED = ("contractType", "employeeId", "employerId", "templateId", "positionTitle", "workplace",
@@ -80,3 +85,29 @@ async def draft_successor(conn: Connection, change: Change) -> str | None:
     return await writer.create(
         conn, change.metadata.model.entity(CONTRACT), successor, principal=system, via="contracts"
     )
+
+
+async def cancel_successor(conn: Connection, change: Change) -> str | None:
+    """Cancel the unsigned successor of a contract terminated while ``renewing``; its id."""
+    if (change.before or {}).get("status") != "renewing":
+        return None
+    successor: str | None = await conn.fetchval(
+        f"SELECT id::text FROM {qualified(change.tenant.schema, 'contracts_contract')} "
+        "WHERE previous_contract_id = $1::uuid AND status IN ('draft', 'signing')",
+        change.record_id,
+    )
+    if successor is None:
+        return None
+    writer, system = system_writer(change)
+    context = WorkflowContext(
+        change.tenant, change.metadata, writer, system, dt.datetime.now(dt.UTC)
+    )
+    await transition(
+        conn,
+        context,
+        change.metadata.model.entity(CONTRACT),
+        successor,
+        "cancel",
+        comment=f"the contract it renews ({change.record_id}) was terminated",
+    )
+    return successor

@@ -299,3 +299,50 @@ async def test_renewal_expiry_unsigned_flag_and_termination_on_a_moved_clock(
         notice["id"],
     )
     assert bytes(pdf).startswith(b"%PDF")
+
+
+async def test_terminating_a_contract_being_renewed_cancels_its_unsigned_successor(
+    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    # given: a contract HR decided to renew, with its successor drafted
+    people = People(erm, settings)
+    start = dt.date.today()
+    end = start.replace(year=start.year + 1) - dt.timedelta(days=1)
+    contract = await _active(client, erm, people, "HT-T-001", start, end)
+    assert (
+        await approve(client, people.manager, "Contract", contract, "renew", people.hr)
+        == "renewing"
+    )
+    [successor] = [
+        e["node"]["id"]
+        for e in (await gql(client, SUCCESSOR, {"id": contract}, token=people.manager))[
+            "contracts"
+        ]["edges"]
+    ]
+    # when: HR terminates it before its end
+    terms = {"terminationDate": (start + dt.timedelta(days=60)).isoformat(),
+             "terminationReason": "mutual_36", "terminationNote": "协商一致"}  # fmt: skip
+    await gql(
+        client,
+        "mutation($id: ID!, $i: ContractUpdateInput!) { updateContract(id: $id, input: $i) { id } }",
+        {"id": contract, "i": terms},
+        token=people.manager,
+    )
+    assert (
+        await approve(client, people.manager, "Contract", contract, "terminate", people.hr)
+        == "terminated"
+    )
+    # then: the successor is cancelled through its workflow, with the reason in its history
+    assert (await _contract(client, people, successor))["status"] == "cancelled"
+    moved = await erm.db.fetchrow(
+        "SELECT transition, from_state, to_state, comment FROM rapport.workflow_history "
+        "WHERE record_id = $1::uuid ORDER BY at DESC, id DESC LIMIT 1",
+        successor,
+    )
+    assert moved is not None
+    assert (moved["transition"], moved["from_state"], moved["to_state"]) == (
+        "cancel",
+        "draft",
+        "cancelled",
+    )
+    assert contract in moved["comment"]
