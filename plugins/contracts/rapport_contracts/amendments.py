@@ -9,8 +9,11 @@ the reason, the effective date — as a ``contracts/document`` of kind ``amendme
 parties to sign it in the same ceremony as the contract; one amendment of a contract is
 signed at a time, since each builds on the revision before (its terms and revision are taken
 again when it is issued). When both signed, the contract takes
-the new terms as its next revision (its dates derived and checked again); the documents and
-signatures of the earlier revision are never touched, so the evidence package holds both.
+the new terms as its next revision (its dates derived and checked again) — at once when the
+effective date has come, else the amendment waits ``signed`` until the workflow's timer makes it
+``effective`` on that date (LCL art. 35 lets the parties agree when a change applies; HR must not
+pay the new salary early or late). The documents and signatures of the earlier revision are
+never touched, so the evidence package holds both.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from rapport_contracts.documents import (
 from rapport_contracts.store import open_salary
 from rapport_contracts.terms import derived_dates
 
-__all__ = ["apply_amendment", "check_amendment", "issue_amendment"]
+__all__ = ["check_amendment", "complete_amendment", "issue_amendment", "take_terms"]
 
 AMENDMENT = "contracts/amendment"
 IN_FORCE = ("active", "renewing", "ending")
@@ -93,12 +96,13 @@ async def check_amendment(conn: Connection, change: PendingChange) -> PendingCha
         derived_dates(current, 60, 30, change.path)  # raises with the article
     if change.input.get("status") == "signing" and await conn.fetchval(
         f"SELECT 1 FROM {qualified(change.tenant.schema, 'contracts_amendment')} "
-        "WHERE contract_id = $1::uuid AND status = 'signing' AND id <> $2::uuid",
+        "WHERE contract_id = $1::uuid AND status IN ('signing', 'signed') AND id <> $2::uuid",
         str(record.get("contractId")), change.record_id,
     ):  # fmt: skip
         raise _refused(
-            change, "status", "another amendment of this contract is being signed",
-            "Wait until it is signed or cancelled: each amendment builds on the revision before.",
+            change, "status",
+            "another amendment of this contract is being signed or waits for its effective date",
+            "Wait until it is effective or cancelled: each amendment builds on the revision before.",
         )  # fmt: skip
     previous = {
         name: _plain(contract[column]) for name, (column, _, _) in TERMS.items() if name != "salary"
@@ -165,33 +169,48 @@ async def issue_amendment(conn: Connection, change: Change) -> str:
     return document
 
 
-async def apply_amendment(
+async def complete_amendment(
     conn: Connection, tenant: Tenant, metadata: TenantMetadata, amendment_id: str, now: dt.datetime
-) -> None:
-    """Both parties signed: the amendment is effective, the contract takes its terms."""
+) -> str:
+    """Both parties signed: effective now, or ``signed`` until its effective date; the state."""
     writer, system = system_writer(tenant, metadata)
-    model = metadata.model
-    context = WorkflowContext(tenant, metadata, writer, system, now)
-    await transition(conn, context, model.entity(AMENDMENT), amendment_id, "activate")
-    row = await conn.fetchrow(
-        f"SELECT * FROM {qualified(tenant.schema, 'contracts_amendment')} WHERE id = $1::uuid",
+    entity = metadata.model.entity(AMENDMENT)
+    effective_on = await conn.fetchval(
+        f"SELECT effective_date FROM {qualified(tenant.schema, 'contracts_amendment')} "
+        "WHERE id = $1::uuid",
         amendment_id,
     )
-    assert row is not None  # its signature was just given
+    await writer.update(
+        conn, entity, amendment_id, {"effectiveAt": now.isoformat()},
+        expected_version=None, principal=system, via="contracts",
+    )  # fmt: skip
+    ahead = isinstance(effective_on, dt.date) and effective_on > now.date()
+    context = WorkflowContext(tenant, metadata, writer, system, now)
+    outcome = await transition(
+        conn, context, entity, amendment_id, "await_date" if ahead else "activate"
+    )
+    return outcome.state
+
+
+async def take_terms(conn: Connection, change: Change) -> None:
+    """The amendment became effective: the contract takes its terms as its next revision."""
+    writer, system = system_writer(change)
+    model = change.metadata.model
+    row = await conn.fetchrow(
+        f"SELECT * FROM {qualified(change.tenant.schema, 'contracts_amendment')} WHERE id = $1::uuid",
+        change.record_id,
+    )
+    assert row is not None  # the write that made it effective is this one
     patch: dict[str, Any] = {
         name: _plain(row[column])
         for name, (column, _, _) in TERMS.items()
         if name != "salary" and row[column] is not None
     }
-    salary = await open_salary(conn, tenant, amendment_id, row["salary"])
+    salary = await open_salary(conn, change.tenant, change.record_id, row["salary"])
     if salary is not None:
         patch["salary"] = Decimal(str(json.loads(salary)))
     patch["revision"] = int(row["revision"])
     await writer.update(
         conn, model.entity("contracts/contract"), str(row["contract_id"]), patch,
-        expected_version=None, principal=system, via="contracts",
-    )  # fmt: skip
-    await writer.update(
-        conn, model.entity(AMENDMENT), amendment_id, {"effectiveAt": now.isoformat()},
         expected_version=None, principal=system, via="contracts",
     )  # fmt: skip

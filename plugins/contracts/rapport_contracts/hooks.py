@@ -5,8 +5,9 @@ terms checked here (:mod:`rapport_contracts.terms`). When a contract enters ``si
 ``issue`` transition, once an HR manager approved it — the exact PDF is rendered and stored
 (:mod:`rapport_contracts.documents`) and each party gets a pending signature; entering
 ``renewing`` drafts the successor (:mod:`rapport_contracts.renewal`); entering ``terminated``
-issues the notice (:mod:`rapport_contracts.termination`) and cancels an unsigned successor. An amendment is checked when drafted
-and rendered for signing when issued (:mod:`rapport_contracts.amendments`). The evidence
+issues the notice (:mod:`rapport_contracts.termination`) and cancels an unsigned successor. An amendment is checked when drafted,
+rendered for signing when issued, and its terms taken by the contract when it becomes effective
+— when both signed, or on its effective date (:mod:`rapport_contracts.amendments`). The evidence
 package is a download (:mod:`rapport_contracts.evidence`).
 """
 
@@ -19,7 +20,7 @@ from rapport.db.database import Connection
 from rapport.plugins import Hooks
 from rapport.plugins.downloads import DownloadHandler
 from rapport.records.change import Change, PendingChange
-from rapport_contracts.amendments import check_amendment, issue_amendment
+from rapport_contracts.amendments import check_amendment, issue_amendment, take_terms
 from rapport_contracts.documents import issue_document
 from rapport_contracts.evidence import evidence_download
 from rapport_contracts.renewal import cancel_successor, draft_successor
@@ -68,6 +69,8 @@ class ContractHooks(Hooks):
             return
         if change.entity.id == AMENDMENT and status == "signing":
             await issue_amendment(conn, change)
+        elif change.entity.id == AMENDMENT and status == "effective":
+            await take_terms(conn, change)
         elif change.entity.id != CONTRACT:
             return
         elif status == "signing":

@@ -12,8 +12,9 @@
    tenant's RFC 3161 TSA and recorded in the audit log (``contracts.sign``). A failing TSA
    refuses the signature and writes nothing (the code stays unused).
 3. When every signature of the document is in, the document is ``signed`` and the contract
-   moves to ``active`` — or, for an amendment's document, the amendment takes effect
-   (:func:`rapport_contracts.amendments.apply_amendment`): the contract takes the new terms.
+   moves to ``active`` — or, for an amendment's document, the amendment is complete
+   (:func:`rapport_contracts.amendments.complete_amendment`): the contract takes the new terms
+   now, or on the amendment's effective date when that is still ahead.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from rapport.notify import notify
 from rapport.principal import Principal
 from rapport.workflow.context import WorkflowContext
 from rapport.workflow.engine import transition
-from rapport_contracts.amendments import apply_amendment
+from rapport_contracts.amendments import complete_amendment
 from rapport_contracts.documents import system_writer
 from rapport_contracts.store import contract_settings
 
@@ -250,7 +251,7 @@ async def _complete(
         document_id,
     )
     if amendment is not None:
-        await apply_amendment(conn, tenant, metadata, amendment, now)
+        await complete_amendment(conn, tenant, metadata, amendment, now)
         status: str = await conn.fetchval(
             f"SELECT status FROM {qualified(tenant.schema, 'contracts_contract')} WHERE id = $1::uuid",
             contract_id,

@@ -23,8 +23,10 @@ from tests.erm_support import ErmTenant, GraphQLFailed, gql
 from tests.jobs.support import WorkerProcess, eventually, move_clock
 
 from rapport.cli import main
+from rapport.composition import KERNEL
 from rapport.db.database import Database
 from rapport.settings import Settings
+from rapport.workflow.sla import sweep_sla
 
 HR, MANAGER, EMPLOYEE, BOSS = "u-hr", "u-hrm", "u-zhang", "u-boss"
 CREATE = "mutation($i: ContractCreateInput!) { createContract(input: $i) { id } }"
@@ -346,3 +348,50 @@ async def test_terminating_a_contract_being_renewed_cancels_its_unsigned_success
         "cancelled",
     )
     assert contract in moved["comment"]
+
+
+async def test_an_amendment_signed_before_its_date_takes_effect_on_that_date(
+    erm: ErmTenant, settings: Settings, client: httpx.AsyncClient
+) -> None:
+    # given: an active contract and a raise agreed to apply from the first of a later month
+    people = People(erm, settings)
+    start = dt.date.today()
+    end = start.replace(year=start.year + 1) - dt.timedelta(days=1)
+    contract = await _active(client, erm, people, "HT-D-001", start, end)
+    on = (start.replace(day=1) + dt.timedelta(days=40)).replace(day=1)
+    raise_ = {"contractId": contract, "reason": "年度调薪", "effectiveDate": on.isoformat(),
+              "salary": 13500}  # fmt: skip
+    created = (await gql(client, AMEND, {"i": raise_}, token=people.manager))["createAmendment"]
+    assert (
+        await approve(client, people.manager, "Amendment", created["id"], "issue", people.hr)
+        == "signing"
+    )
+    document = next(
+        d for d in await _documents(client, people, contract) if d["kind"] == "amendment"
+    )
+    # when both sign it today
+    assert (await sign_document(client, erm, document["id"], people.parties))[
+        "contractStatus"
+    ] == "active"
+    # then it waits for its date: the contract keeps its salary, no other amendment is issued
+    status = f'SELECT status FROM "tenant_{erm.slug}".contracts_amendment WHERE id = $1::uuid'
+    assert await erm.db.fetchval(status, created["id"]) == "signed"
+    before = await _contract(client, people, contract)
+    assert (before["salary"], before["revision"]) == ("12000.00", 1)
+    other = (await gql(client, AMEND, {"i": {**raise_, "salary": 14000}}, token=people.manager))[
+        "createAmendment"
+    ]
+    with pytest.raises(GraphQLFailed, match="waits for its effective date"):
+        await approve(client, people.manager, "Amendment", other["id"], "issue", people.hr)
+    # and the day before its date nothing changes; on its date the contract takes the terms
+    await sweep_sla(
+        erm.db, dt.datetime.combine(on, dt.time(0), dt.UTC) - dt.timedelta(minutes=1),
+        participants=KERNEL.participants,
+    )  # fmt: skip
+    assert await erm.db.fetchval(status, created["id"]) == "signed"
+    await sweep_sla(
+        erm.db, dt.datetime.combine(on, dt.time(0, 1), dt.UTC), participants=KERNEL.participants
+    )
+    assert await erm.db.fetchval(status, created["id"]) == "effective"
+    after = await _contract(client, people, contract)
+    assert (after["salary"], after["revision"]) == ("13500.00", 2)
