@@ -8,7 +8,12 @@ of a stack trace. Callers never touch ``asyncpg.Pool`` directly.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
-from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    nullcontext,
+)
 from typing import Any
 
 import asyncpg
@@ -16,10 +21,12 @@ from opentelemetry import trace
 
 from rapport.db.group import GroupCommit
 from rapport.errors import DatabaseUnavailable
+from rapport.telemetry import tracing
 
 __all__ = ["Connection", "Database"]
 
 _tracer = trace.get_tracer("rapport.db")
+_NO_SPAN: AbstractContextManager[trace.Span] = nullcontext(trace.INVALID_SPAN)
 
 # Failures that mean "the server is gone", not "the statement is wrong".
 _UNAVAILABLE = (
@@ -110,6 +117,7 @@ class Database:
                 max_size=max_size,
                 # Timestamps leave PostgreSQL as ISO-8601 in UTC whatever the server's default.
                 server_settings={"timezone": "UTC", "application_name": "rapport"},
+                reset=_no_reset,
             )
         except _UNAVAILABLE as exc:
             raise _unavailable(exc) from exc
@@ -156,7 +164,17 @@ class Database:
             return await conn.fetchval(sql, *args)
 
 
+async def _no_reset(raw: asyncpg.Connection) -> None:
+    """Skip asyncpg's reset query on release (``RESET ALL``, ``UNLISTEN *``, unlocking advisory
+    locks, ``CLOSE ALL``): one round trip per request, and nothing of it applies here. Pooled
+    connections never hold session state: settings are ``set_config(..., true)`` (transaction
+    scoped), advisory locks are ``pg_advisory_xact_lock``, LISTEN runs on dedicated
+    connections. asyncpg still rolls back a transaction left open before calling this."""
+
+
 def _span(sql: str) -> AbstractContextManager[trace.Span]:
+    if not tracing():  # no provider: not even a no-op span (rapport.telemetry.tracing)
+        return _NO_SPAN
     return _tracer.start_as_current_span(
         f"db {_operation(sql)}",
         kind=trace.SpanKind.CLIENT,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from graphql import (
@@ -70,10 +71,12 @@ from rapport.settings import GraphQLLimitSettings
 from rapport.sql import plan
 from rapport.sql.params import RecordId, RecordIds, Written
 from rapport.sql.query import Statement, compile_root, expression_variables
+from rapport.telemetry import tracing
 
 __all__ = ["TenantApi", "build_tenant_api"]
 _log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("rapport.graphql")
+_NO_SPAN: AbstractContextManager[trace.Span] = nullcontext(trace.INVALID_SPAN)
 
 DOCUMENT_CACHE_SIZE = 256
 PLAN_CACHE_SIZE = 512
@@ -143,9 +146,14 @@ class TenantApi:
     async def execute(
         self, db: Database, request: GraphQLRequest, principal: Principal
     ) -> ExecutionOutcome:
-        with _tracer.start_as_current_span(
-            "graphql.operation", attributes={"rapport.tenant": self.tenant.slug}
-        ) as span:
+        span_context = (
+            _tracer.start_as_current_span(
+                "graphql.operation", attributes={"rapport.tenant": self.tenant.slug}
+            )
+            if tracing()
+            else _NO_SPAN
+        )
+        with span_context as span:
             prepared = self._prepared(request.query)
             if prepared.document is None:
                 return request_errors([dict(e.formatted) for e in prepared.errors])
