@@ -32,7 +32,6 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    get_variable_values,
 )
 from opentelemetry import trace
 
@@ -57,7 +56,7 @@ from rapport.graphql.operation import (
     Write,
 )
 from rapport.graphql.planner import Planner
-from rapport.graphql.prepared import Lru, PreparedDocument, prepare
+from rapport.graphql.prepared import Lru, PreparedDocument, coerce_variables, prepare
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.graphql.run import Run, bad_request, request_errors, with_code
 from rapport.graphql.schema_builder import build_schema
@@ -170,9 +169,7 @@ class TenantApi:
                     hint="Send the mutation in a POST request.",
                 )
             raw_variables = dict(request.variables or {})
-            coerced = get_variable_values(
-                self.schema, operation.variable_definitions or (), raw_variables
-            )
+            coerced = coerce_variables(self.schema, prepared, operation, raw_variables)
             if isinstance(coerced, list):
                 return request_errors([with_code(e.formatted) for e in coerced])
             if principal.tenant != self.tenant.slug:
