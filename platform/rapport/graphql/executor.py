@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from graphql import (
@@ -31,7 +32,6 @@ from graphql import (
     GraphQLSchema,
     OperationDefinitionNode,
     OperationType,
-    get_variable_values,
 )
 from opentelemetry import trace
 
@@ -56,7 +56,7 @@ from rapport.graphql.operation import (
     Write,
 )
 from rapport.graphql.planner import Planner
-from rapport.graphql.prepared import Lru, PreparedDocument, prepare
+from rapport.graphql.prepared import Lru, PreparedDocument, coerce_variables, prepare
 from rapport.graphql.request import ExecutionOutcome, GraphQLRequest
 from rapport.graphql.run import Run, bad_request, request_errors, with_code
 from rapport.graphql.schema_builder import build_schema
@@ -70,10 +70,12 @@ from rapport.settings import GraphQLLimitSettings
 from rapport.sql import plan
 from rapport.sql.params import RecordId, RecordIds, Written
 from rapport.sql.query import Statement, compile_root, expression_variables
+from rapport.telemetry import tracing
 
 __all__ = ["TenantApi", "build_tenant_api"]
 _log = logging.getLogger(__name__)
 _tracer = trace.get_tracer("rapport.graphql")
+_NO_SPAN: AbstractContextManager[trace.Span] = nullcontext(trace.INVALID_SPAN)
 
 DOCUMENT_CACHE_SIZE = 256
 PLAN_CACHE_SIZE = 512
@@ -143,9 +145,14 @@ class TenantApi:
     async def execute(
         self, db: Database, request: GraphQLRequest, principal: Principal
     ) -> ExecutionOutcome:
-        with _tracer.start_as_current_span(
-            "graphql.operation", attributes={"rapport.tenant": self.tenant.slug}
-        ) as span:
+        span_context = (
+            _tracer.start_as_current_span(
+                "graphql.operation", attributes={"rapport.tenant": self.tenant.slug}
+            )
+            if tracing()
+            else _NO_SPAN
+        )
+        with span_context as span:
             prepared = self._prepared(request.query)
             if prepared.document is None:
                 return request_errors([dict(e.formatted) for e in prepared.errors])
@@ -162,9 +169,7 @@ class TenantApi:
                     hint="Send the mutation in a POST request.",
                 )
             raw_variables = dict(request.variables or {})
-            coerced = get_variable_values(
-                self.schema, operation.variable_definitions or (), raw_variables
-            )
+            coerced = coerce_variables(self.schema, prepared, operation, raw_variables)
             if isinstance(coerced, list):
                 return request_errors([with_code(e.formatted) for e in coerced])
             if principal.tenant != self.tenant.slug:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from graphql import (
     DocumentNode,
@@ -28,15 +28,28 @@ from graphql import (
     SelectionSetNode,
     ValueNode,
     VariableNode,
+    get_variable_values,
+    is_non_null_type,
     parse,
     validate,
 )
+from graphql.execution.get_variable_signature import (
+    GraphQLVariableSignature,
+    get_variable_signature,
+)
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    input_is_nested_too_deeply,
+)
+from graphql.pyutils import Undefined
+from graphql.utilities import coerce_input_value
 
 from rapport.graphql.arguments import VALUE_ARGUMENTS
 from rapport.graphql.limits import check_size, too_many_tokens, validation_rules
 from rapport.settings import GraphQLLimitSettings
 
-__all__ = ["Lru", "PreparedDocument", "VariableUsage", "prepare"]
+__all__ = ["Lru", "PreparedDocument", "VariableUsage", "coerce_variables", "prepare"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -83,6 +96,11 @@ class PreparedDocument:
     operations: dict[str | None, OperationDefinitionNode] = field(default_factory=dict)
     fragments: dict[str, FragmentDefinitionNode] = field(default_factory=dict)
     _usage: dict[str | None, VariableUsage] = field(default_factory=dict)
+    # Per operation: its variables' signatures (types resolved once), None when one has a
+    # default value or no input type (graphql-core's full path handles those).
+    _signatures: dict[str | None, tuple[GraphQLVariableSignature, ...] | None] = field(
+        default_factory=dict
+    )
 
     def operation(self, name: str | None) -> OperationDefinitionNode | str:
         """The operation to run, or the message saying why there is none."""
@@ -102,6 +120,50 @@ class PreparedDocument:
             found = _usage(operation, self.fragments)
             self._usage[key] = found
         return found
+
+
+def coerce_variables(
+    schema: GraphQLSchema,
+    prepared: PreparedDocument,
+    operation: OperationDefinitionNode,
+    raw: dict[str, Any],
+) -> VariableValues | list[GraphQLError]:
+    """``get_variable_values`` with the variables' types resolved once per document.
+
+    graphql-core resolves every variable's type from its AST on every request. The fast path
+    does only the per-value work (coercing each value given); anything unusual — a default
+    value, a missing or invalid value, a value nested too deeply — goes through graphql-core's
+    own function, so its errors and messages stay exactly graphql-core's.
+    """
+    definitions = operation.variable_definitions or ()
+    key = operation.name.value if operation.name else None
+    if key not in prepared._signatures:
+        found = [get_variable_signature(schema, d) for d in definitions]
+        prepared._signatures[key] = (
+            tuple(s for s in found if isinstance(s, GraphQLVariableSignature))
+            if all(isinstance(s, GraphQLVariableSignature) and s.default is None for s in found)
+            else None
+        )
+    signatures = prepared._signatures[key]
+    if signatures is None:
+        return get_variable_values(schema, definitions, raw)
+    sources: dict[str, VariableValueSource] = {}
+    coerced: dict[str, Any] = {}
+    for signature in signatures:
+        value = raw.get(signature.name, Undefined)
+        if value is Undefined:
+            if is_non_null_type(signature.type):
+                return get_variable_values(schema, definitions, raw)
+            sources[signature.name] = VariableValueSource(signature)
+            continue
+        if input_is_nested_too_deeply(value, signature.type):
+            return get_variable_values(schema, definitions, raw)
+        coerced_value = coerce_input_value(value, signature.type)
+        if coerced_value is Undefined:
+            return get_variable_values(schema, definitions, raw)
+        sources[signature.name] = VariableValueSource(signature, value)
+        coerced[signature.name] = coerced_value
+    return VariableValues(sources, coerced)
 
 
 def prepare(

@@ -43,6 +43,9 @@ _KEY = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 _MAX_PAIRS = 50
 _DECIMAL_KINDS = frozenset({FieldKind.DECIMAL, FieldKind.MONEY})
 _SEALED_ENTITY = re.compile(r"[A-Za-z0-9_/-]+")
+# The page's own columns beside the row's: names no field can have (GraphQL keeps "__" to itself).
+_ROW = '"__row"'
+_CURSOR = '"__cursor"'
 
 
 @dataclass(slots=True)
@@ -56,6 +59,9 @@ class Compiler:
     # Deferred values to validate per request although the statement does not read them
     # (a page size or cursor of a connection that only selects totalCount).
     checks: list[plan.Deferred] = field(default_factory=list)
+    # Row aliases whose to-one relations become LEFT JOIN LATERALs of the FROM that reads
+    # them (the page of a connection), rather than a correlated subquery per row.
+    laterals: dict[str, list[str]] = field(default_factory=dict)
     _aliases: Iterator[int] = field(default_factory=lambda: itertools.count())
 
     def alias(self) -> str:
@@ -136,10 +142,17 @@ def _node(node: plan.Node, alias: str, c: Compiler) -> str:
     if isinstance(node, plan.ToOne):
         r = c.alias()
         rule = f" AND {c.expr(node.where, r)}" if node.where is not None else ""
-        return (
-            f"(SELECT {object_json(node.selection, r, c)} FROM {c.table(node.target.table)} "
-            f"AS {quote_ident(r)} WHERE {col(r, 'id')} = {col(alias, node.column)}{rule})"
+        found = (
+            f"SELECT {object_json(node.selection, r, c)} AS j FROM {c.table(node.target.table)} "
+            f"AS {quote_ident(r)} WHERE {col(r, 'id')} = {col(alias, node.column)}{rule}"
         )
+        joins = c.laterals.get(alias)
+        if joins is None:
+            return f"({found})"
+        # At most one row (by id): the join adds no rows, and PostgreSQL can hash it.
+        joined = c.alias()
+        joins.append(f"LEFT JOIN LATERAL ({found}) AS {quote_ident(joined)} ON true")
+        return f"{quote_ident(joined)}.j"
     if isinstance(node, plan.Guarded):
         return _guarded(node, alias, c)
     return connection_json(node, alias, c)
@@ -245,32 +258,35 @@ def connection_json(conn: plan.Connection, parent: str | None, c: Compiler) -> s
     p_q = quote_ident(p)
     order = order_sql(r, page.order, reverse=page.backward, columns=columns)
     output_order = "DESC" if page.backward else "ASC"
-    in_page = f"FILTER (WHERE {p_q}.i <= {size})"
+    in_page = f"FILTER (WHERE {p_q}.{_ROW} <= {size})"
 
-    select = [f"row_number() OVER (ORDER BY {order}) AS i"]
+    # The page holds the rows themselves; their JSON (relations, counts, nested connections)
+    # is built after the LIMIT, from the page's alias, so only the rows sent are worked on.
+    select = [f"row_number() OVER (ORDER BY {order}) AS {_ROW}", f"{r_q}.*"]
     if any(isinstance(e, plan.Cursor) for edge in edges for e in edge.parts) or (
         info_names & {"startCursor", "endCursor"}
     ):
-        select.append(f"{cursor_sql(r, page.order, columns=columns)} AS c")
-    node_columns: dict[int, str] = {}
+        select.append(f"{cursor_sql(r, page.order, columns=columns)} AS {_CURSOR}")
+    joins: list[str] = []
+    c.laterals[p] = joins
+    node_json: dict[int, str] = {}
     for edge in edges:
         for edge_part in edge.parts:
             if isinstance(edge_part, plan.EdgeNode):
-                name = f"n{len(node_columns)}"
-                node_columns[id(edge_part)] = name
-                select.append(f"{object_json(edge_part.selection, r, c)} AS {name}")
+                node_json[id(edge_part)] = object_json(edge_part.selection, p, c)
+    del c.laterals[p]
 
     def edge_json(edge: plan.Edges) -> str:
         pairs = []
         for part in edge.parts:
             if isinstance(part, plan.Cursor):
-                pairs.append((part.key, f"{p_q}.c"))
+                pairs.append((part.key, f"{p_q}.{_CURSOR}"))
             elif isinstance(part, plan.EdgeNode):
-                pairs.append((part.key, f"{p_q}.{node_columns[id(part)]}"))
+                pairs.append((part.key, node_json[id(part)]))
             else:
                 pairs.append((part.key, _constant(part)))
         return (
-            f"COALESCE(json_agg({json_object(pairs)} ORDER BY {p_q}.i {output_order}) "
+            f"COALESCE(json_agg({json_object(pairs)} ORDER BY {p_q}.{_ROW} {output_order}) "
             f"{in_page}, '[]'::json)"
         )
 
@@ -284,8 +300,9 @@ def connection_json(conn: plan.Connection, parent: str | None, c: Compiler) -> s
     info_sql = {
         "hasNextPage": exists_outside(before, after_cursor=False) if page.backward else more,
         "hasPreviousPage": more if page.backward else exists_outside(after, after_cursor=True),
-        "startCursor": f"(array_agg({p_q}.c ORDER BY {p_q}.i {output_order}) {in_page})[1]",
-        "endCursor": f"(array_agg({p_q}.c ORDER BY {p_q}.i "
+        "startCursor": f"(array_agg({p_q}.{_CURSOR} ORDER BY {p_q}.{_ROW} {output_order}) "
+        f"{in_page})[1]",
+        "endCursor": f"(array_agg({p_q}.{_CURSOR} ORDER BY {p_q}.{_ROW} "
         f"{'ASC' if page.backward else 'DESC'}) {in_page})[1]",
     }
 
@@ -313,7 +330,8 @@ def connection_json(conn: plan.Connection, parent: str | None, c: Compiler) -> s
         f"SELECT {', '.join(select)} FROM {table} AS {r_q} WHERE {' AND '.join(range_sql)} "
         f"ORDER BY {order} LIMIT {size} + 1"
     )
-    return f"(SELECT {json_object(pairs)} FROM ({page_sql}) AS {p_q})"
+    from_sql = " ".join([f"({page_sql}) AS {p_q}", *joins])
+    return f"(SELECT {json_object(pairs)} FROM {from_sql})"
 
 
 def _order_columns(page: plan.Page, alias: str, c: Compiler) -> list[str] | None:
